@@ -1,0 +1,2 @@
+// Public surface of client-agent/ (filled in as the module grows).
+export {};

@@ -1,0 +1,2 @@
+// Public surface of contracts/ (filled in as the module grows).
+export {};

@@ -1,0 +1,2 @@
+// Public surface of server/ (filled in as the module grows).
+export {};
