@@ -57,9 +57,7 @@ export async function initBackend(opts: BackendOptions = {}): Promise<BackendNam
       name === 'tensorflow' ? await tryNative() : name === 'wasm' ? await tryWasm() : true;
     if (available && (await tf.setBackend(name))) {
       await tf.ready();
-      log?.(
-        `tfjs backend: ${name}` + (tried.length ? ` (unavailable: ${tried.join(', ')})` : ''),
-      );
+      log?.(`tfjs backend: ${name}` + (tried.length ? ` (unavailable: ${tried.join(', ')})` : ''));
       return name;
     }
     tried.push(name);

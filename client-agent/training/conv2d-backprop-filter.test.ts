@@ -32,11 +32,28 @@ function seeded(n: number, seed: number): Float32Array {
 /** Filter gradient of sum(conv2d(x, f) * w), w fixed random so dy is not all ones. */
 function filterGrad(c: Case, seed: number): Float32Array {
   return tf.tidy(() => {
-    const x = tf.tensor4d(seeded(c.x.reduce((a, b) => a * b), seed), c.x);
-    const f = tf.tensor4d(seeded(c.f.reduce((a, b) => a * b), seed + 1), c.f);
+    const x = tf.tensor4d(
+      seeded(
+        c.x.reduce((a, b) => a * b),
+        seed,
+      ),
+      c.x,
+    );
+    const f = tf.tensor4d(
+      seeded(
+        c.f.reduce((a, b) => a * b),
+        seed + 1,
+      ),
+      c.f,
+    );
     const y = tf.conv2d(x, f, c.strides, c.pad);
     const w = tf.tensor(seeded(y.size, seed + 2), y.shape);
-    const g = tf.grad((ff: tf.Tensor4D) => tf.conv2d(x, ff, c.strides, c.pad).mul(w).sum())(f);
+    const g = tf.grad((ff) =>
+      tf
+        .conv2d(x, ff as tf.Tensor4D, c.strides, c.pad)
+        .mul(w)
+        .sum(),
+    )(f);
     return g.dataSync() as Float32Array;
   });
 }

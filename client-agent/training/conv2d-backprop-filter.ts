@@ -23,7 +23,11 @@ interface WasmBackendLike {
 
 interface BackpropFilterAttrs {
   strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
+  pad:
+    | 'valid'
+    | 'same'
+    | number
+    | [[number, number], [number, number], [number, number], [number, number]];
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
   filterShape: [number, number, number, number];
