@@ -5,7 +5,10 @@
  * CNNs). Must run before any tensor is created: tensors belong to the backend that made them.
  */
 import * as tf from '@tensorflow/tfjs';
-import { registerWasmConv2DBackpropFilter } from './conv2d-backprop-filter.js';
+import {
+  registerWasmConv2DBackpropFilter,
+  registerWasmConv2DBackpropInput,
+} from './conv2d-backprop-filter.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
@@ -32,6 +35,7 @@ async function tryWasm(): Promise<boolean> {
   try {
     await import('@tensorflow/tfjs-backend-wasm');
     registerWasmConv2DBackpropFilter();
+    registerWasmConv2DBackpropInput();
     return true;
   } catch {
     return false;

@@ -16,6 +16,8 @@ const cases: Case[] = [
   { x: [3, 9, 8, 2], f: [3, 3, 2, 5], strides: 2, pad: 'valid' },
   { x: [1, 10, 11, 4], f: [5, 5, 4, 3], strides: [2, 3], pad: 'same' },
   { x: [2, 8, 8, 1], f: [4, 4, 1, 6], strides: 3, pad: 1 },
+  { x: [2, 9, 9, 3], f: [4, 2, 3, 2], strides: 1, pad: 'same' },
+  { x: [2, 9, 7, 3], f: [2, 3, 3, 4], strides: 1, pad: 2 },
   { x: [4, 28, 28, 1], f: [5, 5, 1, 8], strides: 1, pad: 'same' },
 ];
 
@@ -58,7 +60,7 @@ function filterGrad(c: Case, seed: number): Float32Array {
   });
 }
 
-describe('wasm Conv2DBackpropFilter', () => {
+describe('wasm Conv2DBackpropFilter and stride-1 Conv2DBackpropInput', () => {
   const prev = tf.getBackend();
   afterAll(async () => {
     if (prev) await tf.setBackend(prev);
