@@ -1,0 +1,65 @@
+/**
+ * aggregation: the pure core shared by the server, the client agent and the auditor.
+ * No I/O and no imports from the other folders.
+ */
+export * from './types.js';
+export { AggregationError, type ErrorCode } from './errors.js';
+export { makeRng, shuffled, type Rng } from './rng.js';
+export {
+  clipL2,
+  decodeSum,
+  encodeUpdate,
+  l2norm,
+  makeQuantConfig,
+  maxScale,
+  sumWords,
+  type QuantConfig,
+} from './quantize.js';
+export { prgWords } from './prg.js';
+export { WordAccumulator } from './words.js';
+
+export { SecAggClient, type SecAggClientOptions } from './secagg/client.js';
+export { SecAggGroupServer, type GroupResult, type ServerStage } from './secagg/server.js';
+export { runSecAggInProcess, type InProcessOptions } from './secagg/inprocess.js';
+export { defaultGroupParams, neighbourGraph, type Neighbourhoods } from './secagg/graph.js';
+export { planGroups } from './secagg/groups.js';
+export { keysPayload, sodiumReady } from './secagg/keys.js';
+export type { GroupParams, KeySigner, KeyVerifier } from './secagg/params.js';
+export {
+  AdvertiseKeys,
+  ClientMessage,
+  MaskedInput,
+  ShareInbox,
+  ShareKeys,
+  Unmask,
+  UnmaskRequest,
+  parse as parseMessage,
+} from './secagg/messages.js';
+
+export { applyUpdate, weightedMean, type UpdateResult } from './strategy/aggregate.js';
+export {
+  defaultTrainConfig,
+  initialServerState,
+  type ServerState,
+  type Strategy,
+  type TrainConfig,
+} from './strategy/strategy.js';
+export { FedAvg, FedProx, type FedAvgOptions } from './strategy/fedavg.js';
+export { FedAdam, FedYogi, type FedOptOptions } from './strategy/fedopt.js';
+export { CentralDP, gaussian } from './strategy/dp.js';
+
+export {
+  allUtilities,
+  exactShapley,
+  sampledShapley,
+  shapley,
+  EXACT_MAX_PLAYERS,
+  type Utility,
+} from './contribution/shapley.js';
+export {
+  personScores,
+  updateEstimates,
+  type Estimate,
+  type GroupValue,
+} from './contribution/estimates.js';
+export { allocateRewards, toFixedScore } from './contribution/rewards.js';

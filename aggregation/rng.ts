@@ -1,0 +1,28 @@
+/**
+ * A small seeded generator (mulberry32) for stochastic rounding and sampling, so that
+ * simulations and audits replay exactly. Not for secrets: keys and seeds come from libsodium.
+ */
+import { randomBytes } from 'node:crypto';
+
+export type Rng = () => number;
+
+export function makeRng(seed?: number): Rng {
+  let s = (seed ?? randomBytes(4).readUInt32LE(0)) >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fisher-Yates shuffle of a copy. */
+export function shuffled<T>(items: readonly T[], rng: Rng): T[] {
+  const out = items.slice();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}

@@ -1,0 +1,275 @@
+/**
+ * The client side of SecAgg+ for one group, as a state machine from messages to messages
+ * (Bonawitz et al. 2017, Fig. 4; neighbour graph of Bell et al. 2020). A client refuses any
+ * request that would let the server learn its input: too few neighbours, or revealing both
+ * the self-mask seed and the masking key of the same peer.
+ */
+import { check, fail } from '../errors.js';
+import type { ClientId, Quantized, Seed } from '../types.js';
+import { WordAccumulator } from '../words.js';
+import { neighbourGraph } from './graph.js';
+import {
+  bytesEqual,
+  commitSeed,
+  generateKeyPair,
+  keysPayload,
+  openShare,
+  pairSeed,
+  pairSign,
+  randomSeed,
+  sealShare,
+  sodiumReady,
+  type KeyPair,
+} from './keys.js';
+import {
+  AdvertiseKeys,
+  MaskedInput,
+  ShareInbox,
+  ShareKeys,
+  Unmask,
+  UnmaskRequest,
+  parse,
+} from './messages.js';
+import { checkParams, type GroupParams, type KeySigner, type KeyVerifier } from './params.js';
+import { splitSecret } from './shamir.js';
+
+type Stage = 'new' | 'advertised' | 'shared' | 'masked' | 'done';
+
+interface HeldShares {
+  b: Uint8Array;
+  s: Uint8Array;
+}
+
+export interface SecAggClientOptions {
+  /** Signs the advertised keys with the client's wallet; without one the signature is "unsigned". */
+  sign?: KeySigner;
+  /** Verifies peers' signatures on their keys; without one, keys are taken as relayed. */
+  verify?: KeyVerifier;
+}
+
+export class SecAggClient {
+  private stage: Stage = 'new';
+  private c!: KeyPair;
+  private s!: KeyPair;
+  private b!: Seed;
+  private roster = new Map<ClientId, AdvertiseKeys>();
+  private neighbours: readonly ClientId[] = [];
+  /** Shares this client holds: its own and those its neighbours sent it. */
+  private held = new Map<ClientId, HeldShares>();
+  /** Neighbours that completed stage 2 (their shares reached this client). */
+  private sharers: ClientId[] = [];
+
+  constructor(
+    readonly id: ClientId,
+    readonly params: GroupParams,
+    private readonly opts: SecAggClientOptions = {},
+  ) {
+    checkParams(params);
+  }
+
+  get currentStage(): Stage {
+    return this.stage;
+  }
+
+  private expect(stage: Stage, next: string): void {
+    if (this.stage !== stage) fail('STAGE_CLOSED', `cannot ${next} in stage ${this.stage}`);
+  }
+
+  private header() {
+    return { round: this.params.round, group: this.params.group, client: this.id };
+  }
+
+  /** Stage 1: fresh key pairs and self-mask seed; public keys signed by the wallet. */
+  async advertise(): Promise<AdvertiseKeys> {
+    this.expect('new', 'advertise keys');
+    await sodiumReady();
+    this.c = generateKeyPair();
+    this.s = generateKeyPair();
+    this.b = randomSeed();
+    const unsigned = {
+      ...this.header(),
+      cPk: this.c.publicKey,
+      sPk: this.s.publicKey,
+      bCommit: commitSeed(this.b, this.params.round, this.params.group, this.id),
+    };
+    const signature = this.opts.sign ? await this.opts.sign(keysPayload(unsigned)) : 'unsigned';
+    this.stage = 'advertised';
+    return { type: 'advertise', ...unsigned, signature };
+  }
+
+  /** Stage 2: checks the roster the server relayed, then shares b_i and s_i with the neighbours. */
+  async shareKeys(rosterInput: unknown): Promise<ShareKeys> {
+    this.expect('advertised', 'share keys');
+    const roster = (
+      Array.isArray(rosterInput) ? rosterInput : fail('BAD_MESSAGE', 'roster is not a list')
+    ).map((m) => parse(AdvertiseKeys, m));
+    const byId = new Map<ClientId, AdvertiseKeys>();
+    for (const m of roster) {
+      check(
+        m.round === this.params.round && m.group === this.params.group,
+        'WRONG_ROUND',
+        `roster entry of ${m.client}`,
+      );
+      check(!byId.has(m.client), 'DUPLICATE', `${m.client} appears twice in the roster`);
+      if (this.opts.verify && !(await this.opts.verify(keysPayload(m), m.signature, m.client))) {
+        fail('BAD_SIGNATURE', `keys of ${m.client} are not signed by its wallet`);
+      }
+      byId.set(m.client, m);
+    }
+    const mine = byId.get(this.id);
+    check(
+      mine !== undefined &&
+        bytesEqual(mine.cPk, this.c.publicKey) &&
+        bytesEqual(mine.sPk, this.s.publicKey),
+      'PROTOCOL_VIOLATION',
+      'the roster does not carry this client’s own keys',
+    );
+    check(byId.size >= this.params.threshold, 'BELOW_THRESHOLD', `roster of ${byId.size} < t`);
+    const keys = new Set<string>();
+    for (const m of byId.values()) {
+      const k = Buffer.from(m.sPk).toString('hex') + Buffer.from(m.cPk).toString('hex');
+      check(!keys.has(k), 'PROTOCOL_VIOLATION', `${m.client} reuses another member’s keys`);
+      keys.add(k);
+    }
+    this.roster = byId;
+    const graph = neighbourGraph(
+      [...byId.keys()],
+      this.params.neighbours,
+      this.params.round,
+      this.params.group,
+    );
+    this.neighbours = graph.get(this.id)!;
+    check(
+      this.neighbours.length + 1 >= this.params.threshold,
+      'BELOW_THRESHOLD',
+      `${this.neighbours.length} neighbours cannot hold a threshold of ${this.params.threshold}`,
+    );
+    const holders = [this.id, ...this.neighbours];
+    const [bShares, sShares] = await Promise.all([
+      splitSecret(this.b, holders.length, this.params.threshold),
+      splitSecret(this.s.secretKey, holders.length, this.params.threshold),
+    ]);
+    this.held.set(this.id, { b: bShares[0]!, s: sShares[0]! });
+    const shares = this.neighbours.map((to, i) => ({
+      to,
+      ciphertext: sealShare(
+        { from: this.id, to, bShare: bShares[i + 1]!, sShare: sShares[i + 1]! },
+        byId.get(to)!.cPk,
+        this.c.secretKey,
+      ),
+    }));
+    this.stage = 'shared';
+    return { type: 'shares', ...this.header(), shares };
+  }
+
+  /**
+   * Stage 3: opens the shares relayed to it, then sends
+   *   y_i = x_i + PRG(b_i) + sum over neighbours j that shared: ±PRG(s_ij)   (mod 2^32).
+   */
+  async maskInput(inboxInput: unknown, input: Quantized): Promise<MaskedInput> {
+    this.expect('shared', 'send a masked input');
+    check(
+      input.length === this.params.dim,
+      'VECTOR_LENGTH',
+      `input has ${input.length} words, round wants ${this.params.dim}`,
+    );
+    const inbox = parse(ShareInbox, inboxInput);
+    const nb = new Set(this.neighbours);
+    const seen = new Set<ClientId>();
+    for (const { from, ciphertext } of inbox) {
+      check(nb.has(from), 'NOT_IN_GROUP', `${from} is not a neighbour of ${this.id}`);
+      check(!seen.has(from), 'DUPLICATE', `two shares from ${from}`);
+      seen.add(from);
+      const p = openShare(ciphertext, this.roster.get(from)!.cPk, this.c.secretKey);
+      check(
+        p.from === from && p.to === this.id,
+        'BAD_SHARE',
+        `share from ${from} is addressed ${p.from} -> ${p.to}`,
+      );
+      this.held.set(from, { b: p.bShare, s: p.sShare });
+    }
+    this.sharers = [...seen].sort();
+    // Fewer than t - 1 sharing neighbours: too few pairwise masks to hide x_i. Refuse.
+    check(
+      this.sharers.length + 1 >= this.params.threshold,
+      'BELOW_THRESHOLD',
+      `only ${this.sharers.length} neighbours shared keys; threshold ${this.params.threshold}`,
+    );
+    const acc = new WordAccumulator(this.params.dim).set(input);
+    acc.addKeystream(this.b, 1);
+    for (const j of this.sharers) {
+      const seed = pairSeed(
+        this.s.secretKey,
+        this.roster.get(j)!.sPk,
+        this.params.round,
+        this.params.group,
+        this.id,
+        j,
+      );
+      acc.addKeystream(seed, pairSign(this.id, j));
+    }
+    this.stage = 'masked';
+    return { type: 'masked', ...this.header(), vector: acc.toBytes() };
+  }
+
+  /**
+   * Stage 4: shares of b_j for each surviving holder-peer and of s_j for each dropped one.
+   * Survivors and dropouts must be disjoint, or the server could unmask one input.
+   */
+  async unmask(requestInput: unknown): Promise<Unmask> {
+    this.expect('masked', 'unmask');
+    const req = parse(UnmaskRequest, requestInput);
+    check(
+      req.round === this.params.round && req.group === this.params.group,
+      'WRONG_ROUND',
+      'unmask request for another group',
+    );
+    const survivors = new Set(req.survivors);
+    const dropped = new Set(req.dropped);
+    check(
+      survivors.size === req.survivors.length && dropped.size === req.dropped.length,
+      'PROTOCOL_VIOLATION',
+      'repeated ids',
+    );
+    for (const d of dropped) {
+      check(!survivors.has(d), 'PROTOCOL_VIOLATION', `${d} is listed both as survivor and dropout`);
+    }
+    check(
+      survivors.has(this.id),
+      'PROTOCOL_VIOLATION',
+      'this client is not listed among the survivors',
+    );
+    check(
+      survivors.size >= this.params.threshold,
+      'BELOW_THRESHOLD',
+      `${survivors.size} survivors < t`,
+    );
+    const sharers = new Set(this.sharers);
+    for (const j of survivors) {
+      check(
+        j === this.id || this.roster.has(j),
+        'NOT_IN_GROUP',
+        `survivor ${j} is not in the roster`,
+      );
+      // A neighbour that never shared keys cannot have sent a masked input this client knows of.
+      check(
+        !(this.neighbours.includes(j) && !sharers.has(j)),
+        'PROTOCOL_VIOLATION',
+        `${j} never shared keys`,
+      );
+    }
+    for (const j of dropped) {
+      check(this.roster.has(j), 'NOT_IN_GROUP', `dropout ${j} is not in the roster`);
+    }
+    const bShares = [...survivors]
+      .filter((j) => this.held.has(j))
+      .sort()
+      .map((of) => ({ of, share: this.held.get(of)!.b }));
+    const sShares = [...dropped]
+      .filter((j) => j !== this.id && this.held.has(j))
+      .sort()
+      .map((of) => ({ of, share: this.held.get(of)!.s }));
+    this.stage = 'done';
+    return { type: 'unmask', ...this.header(), bShares, sShares };
+  }
+}

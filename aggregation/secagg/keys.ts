@@ -1,0 +1,205 @@
+/**
+ * Key agreement, seed derivation and share encryption (Bonawitz et al. 2017, §4: "AdvertiseKeys"
+ * and "ShareKeys"). Each client holds two X25519 key pairs: c for encrypting shares to its
+ * neighbours (libsodium box), s for agreeing pairwise mask seeds. Seeds are hashed with the
+ * round and group so that keys reused across rounds never reuse a mask.
+ */
+import sodium from 'libsodium-wrappers';
+import { check, fail } from '../errors.js';
+import type { ClientId, GroupId, RoundId, Seed } from '../types.js';
+
+export async function sodiumReady(): Promise<void> {
+  await sodium.ready;
+}
+
+export interface KeyPair {
+  readonly publicKey: Uint8Array;
+  readonly secretKey: Uint8Array;
+}
+
+export function generateKeyPair(): KeyPair {
+  const kp = sodium.crypto_box_keypair();
+  return { publicKey: kp.publicKey, secretKey: kp.privateKey };
+}
+
+export function publicKeyOf(secretKey: Uint8Array): Uint8Array {
+  return sodium.crypto_scalarmult_base(secretKey);
+}
+
+export function randomSeed(): Seed {
+  return sodium.randombytes_buf(32);
+}
+
+const enc = new TextEncoder();
+
+function context(label: string, round: RoundId, group: GroupId, ...parts: string[]): Uint8Array {
+  return enc.encode([`tributary/${label}/v1`, round, group, ...parts].join('\u0000'));
+}
+
+/** Commitment to a self-mask seed, published with the keys and checked after reconstruction. */
+export function commitSeed(
+  seed: Seed,
+  round: RoundId,
+  group: GroupId,
+  client: ClientId,
+): Uint8Array {
+  const ctx = context('b-commit', round, group, client);
+  const msg = new Uint8Array(ctx.length + seed.length);
+  msg.set(ctx);
+  msg.set(seed, ctx.length);
+  return sodium.crypto_generichash(32, msg, null);
+}
+
+/**
+ * The pairwise mask seed s_ij = H(X25519(s_i, S_j) || round || group || min(i,j) || max(i,j)).
+ * Both ends compute the same value; so does the server once it reconstructs s_j of a dropout.
+ */
+export function pairSeed(
+  secretKey: Uint8Array,
+  peerPublicKey: Uint8Array,
+  round: RoundId,
+  group: GroupId,
+  a: ClientId,
+  b: ClientId,
+): Seed {
+  const shared = sodium.crypto_scalarmult(secretKey, peerPublicKey);
+  const [lo, hi] = a < b ? [a, b] : [b, a];
+  const ctx = context('pair', round, group, lo, hi);
+  const msg = new Uint8Array(shared.length + ctx.length);
+  msg.set(shared);
+  msg.set(ctx, shared.length);
+  return sodium.crypto_generichash(32, msg, null);
+}
+
+/** +1 when `self` adds the pair's mask, -1 when it subtracts it: the two cancel in a sum. */
+export function pairSign(self: ClientId, peer: ClientId): 1 | -1 {
+  return self < peer ? 1 : -1;
+}
+
+/** The bytes a wallet signs to vouch for a client's advertised keys. */
+export function keysPayload(m: {
+  round: RoundId;
+  group: GroupId;
+  client: ClientId;
+  cPk: Uint8Array;
+  sPk: Uint8Array;
+  bCommit: Uint8Array;
+}): Uint8Array {
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  return enc.encode(
+    ['tributary-keys/v1', m.round, m.group, m.client, hex(m.cPk), hex(m.sPk), hex(m.bCommit)].join(
+      '\n',
+    ),
+  );
+}
+
+/** A share addressed from one client to another, as it travels inside a box. */
+export interface SharePlaintext {
+  from: ClientId;
+  to: ClientId;
+  bShare: Uint8Array;
+  sShare: Uint8Array;
+}
+
+/** Binary layout: u8 version | u16 len + from | u16 len + to | u8 len + bShare | u8 len + sShare. */
+export function encodeSharePlaintext(p: SharePlaintext): Uint8Array {
+  const from = enc.encode(p.from);
+  const to = enc.encode(p.to);
+  check(from.length < 65536 && to.length < 65536, 'BAD_MESSAGE', 'client id too long');
+  check(p.bShare.length < 256 && p.sShare.length < 256, 'BAD_MESSAGE', 'share too long');
+  const out = new Uint8Array(
+    1 + 2 + from.length + 2 + to.length + 2 + p.bShare.length + p.sShare.length,
+  );
+  const dv = new DataView(out.buffer);
+  let o = 0;
+  out[o++] = 1;
+  dv.setUint16(o, from.length);
+  out.set(from, (o += 2));
+  o += from.length;
+  dv.setUint16(o, to.length);
+  out.set(to, (o += 2));
+  o += to.length;
+  out[o++] = p.bShare.length;
+  out.set(p.bShare, o);
+  o += p.bShare.length;
+  out[o++] = p.sShare.length;
+  out.set(p.sShare, o);
+  return out;
+}
+
+export function decodeSharePlaintext(bytes: Uint8Array): SharePlaintext {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dec = new TextDecoder('utf-8', { fatal: true });
+  let o = 0;
+  const need = (n: number) =>
+    check(o + n <= bytes.length, 'BAD_SHARE', 'share plaintext truncated');
+  need(1);
+  check(bytes[o++] === 1, 'BAD_SHARE', 'unknown share plaintext version');
+  const str = () => {
+    need(2);
+    const n = dv.getUint16(o);
+    o += 2;
+    need(n);
+    const s = dec.decode(bytes.subarray(o, o + n));
+    o += n;
+    return s;
+  };
+  const blob = () => {
+    need(1);
+    const n = bytes[o++]!;
+    need(n);
+    const b = bytes.slice(o, o + n);
+    o += n;
+    return b;
+  };
+  try {
+    const from = str();
+    const to = str();
+    const bShare = blob();
+    const sShare = blob();
+    check(o === bytes.length, 'BAD_SHARE', 'trailing bytes after share plaintext');
+    return { from, to, bShare, sShare };
+  } catch (e) {
+    if (e instanceof TypeError) fail('BAD_SHARE', 'share plaintext is not valid UTF-8');
+    throw e;
+  }
+}
+
+/** nonce || crypto_box(plaintext) from sender to recipient. */
+export function sealShare(
+  p: SharePlaintext,
+  recipientPk: Uint8Array,
+  senderSk: Uint8Array,
+): Uint8Array {
+  const nonce = sodium.randombytes_buf(sodium.crypto_box_NONCEBYTES);
+  const box = sodium.crypto_box_easy(encodeSharePlaintext(p), nonce, recipientPk, senderSk);
+  const out = new Uint8Array(nonce.length + box.length);
+  out.set(nonce);
+  out.set(box, nonce.length);
+  return out;
+}
+
+export function openShare(
+  ciphertext: Uint8Array,
+  senderPk: Uint8Array,
+  recipientSk: Uint8Array,
+): SharePlaintext {
+  const n = sodium.crypto_box_NONCEBYTES;
+  check(ciphertext.length > n + sodium.crypto_box_MACBYTES, 'BAD_SHARE', 'ciphertext too short');
+  let plain: Uint8Array;
+  try {
+    plain = sodium.crypto_box_open_easy(
+      new Uint8Array(ciphertext.subarray(n)),
+      new Uint8Array(ciphertext.subarray(0, n)),
+      senderPk,
+      recipientSk,
+    );
+  } catch {
+    fail('BAD_SHARE', 'share does not decrypt under the sender and recipient keys');
+  }
+  return decodeSharePlaintext(plain);
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && sodium.memcmp(new Uint8Array(a), new Uint8Array(b));
+}

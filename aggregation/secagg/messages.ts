@@ -1,0 +1,88 @@
+/**
+ * Wire messages of the four stages, as zod schemas parsed once at the edge. Keys, shares and
+ * vectors travel as bytes (Uint8Array; Socket.IO carries them as binary attachments), never as
+ * a deserialised object graph.
+ */
+import * as z from 'zod';
+import { fail } from '../errors.js';
+
+const bytes = (len?: number, max = 1 << 30) =>
+  z
+    .custom<Uint8Array<ArrayBufferLike>>((b) => b instanceof Uint8Array, {
+      message: 'expected bytes',
+    })
+    .refine((b) => (len === undefined ? b.length <= max : b.length === len), {
+      message: len === undefined ? `at most ${max} bytes` : `exactly ${len} bytes`,
+    });
+
+const id = z.string().min(1).max(200);
+const header = { round: id, group: id, client: id };
+
+/** Stage 1: a client's two X25519 public keys, a commitment to its self-mask seed, a wallet signature. */
+export const AdvertiseKeys = z.object({
+  type: z.literal('advertise'),
+  ...header,
+  cPk: bytes(32),
+  sPk: bytes(32),
+  bCommit: bytes(32),
+  signature: z.string().min(1).max(1000),
+});
+export type AdvertiseKeys = z.infer<typeof AdvertiseKeys>;
+
+/** Stage 2: encrypted shares of b_i and s_i, one per neighbour; the server only relays them. */
+export const ShareKeys = z.object({
+  type: z.literal('shares'),
+  ...header,
+  shares: z.array(z.object({ to: id, ciphertext: bytes(undefined, 4096) })).max(255),
+});
+export type ShareKeys = z.infer<typeof ShareKeys>;
+
+/** What the server forwards to one client after stage 2: the shares addressed to it. */
+export const ShareInbox = z
+  .array(z.object({ from: id, ciphertext: bytes(undefined, 4096) }))
+  .max(255);
+export type ShareInbox = z.infer<typeof ShareInbox>;
+
+/** Stage 3: the masked input y_i, little-endian 32-bit words. */
+export const MaskedInput = z.object({
+  type: z.literal('masked'),
+  ...header,
+  vector: bytes(),
+});
+export type MaskedInput = z.infer<typeof MaskedInput>;
+
+/** Sent by the server after stage 3: who survived (U3) and who dropped after sharing (U2 \ U3). */
+export const UnmaskRequest = z.object({
+  round: id,
+  group: id,
+  survivors: z.array(id),
+  dropped: z.array(id),
+});
+export type UnmaskRequest = z.infer<typeof UnmaskRequest>;
+
+/** Stage 4: shares of b_j for surviving neighbours and of s_j for dropped ones. */
+export const Unmask = z.object({
+  type: z.literal('unmask'),
+  ...header,
+  bShares: z.array(z.object({ of: id, share: bytes(33) })).max(256),
+  sShares: z.array(z.object({ of: id, share: bytes(33) })).max(256),
+});
+export type Unmask = z.infer<typeof Unmask>;
+
+export const ClientMessage = z.discriminatedUnion('type', [
+  AdvertiseKeys,
+  ShareKeys,
+  MaskedInput,
+  Unmask,
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+/** Parses untrusted input against a schema, turning any failure into a BAD_MESSAGE error. */
+export function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const r = schema.safeParse(input);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    fail('BAD_MESSAGE', `${issue?.path.join('.') || 'message'}: ${issue?.message ?? 'invalid'}`);
+  }
+  return r.data;
+}

@@ -1,0 +1,338 @@
+/**
+ * The server side of SecAgg+ for one group (Bonawitz et al. 2017, Fig. 4; Bell et al. 2020).
+ * It relays keys and encrypted shares, collects masked inputs, and in the end reconstructs
+ * exactly the secrets it needs: b_i of every survivor, s_j of every client that dropped after
+ * sharing keys. It never sees an individual input: only the group's sum mod 2^32.
+ *
+ * Stages close when every expected member has answered or when the caller closes them
+ * (a deadline). Each close checks the threshold; below it the group fails with a typed
+ * error rather than ever producing a wrong sum.
+ */
+import { check, fail } from '../errors.js';
+import type { ClientId, Quantized } from '../types.js';
+import { WordAccumulator } from '../words.js';
+import { neighbourGraph, type Neighbourhoods } from './graph.js';
+import {
+  bytesEqual,
+  commitSeed,
+  keysPayload,
+  pairSeed,
+  pairSign,
+  publicKeyOf,
+  sodiumReady,
+} from './keys.js';
+import {
+  AdvertiseKeys,
+  ClientMessage,
+  MaskedInput,
+  ShareKeys,
+  Unmask,
+  parse,
+  type ShareInbox,
+  type UnmaskRequest,
+} from './messages.js';
+import { checkParams, type GroupParams, type KeyVerifier } from './params.js';
+import { combineShares } from './shamir.js';
+
+export type ServerStage = 'advertise' | 'share' | 'masked' | 'unmask' | 'done' | 'failed';
+
+export interface GroupResult {
+  /** Sum mod 2^32 of the survivors' inputs. */
+  sum: Quantized;
+  /** Clients whose inputs are in the sum (U3). */
+  included: ClientId[];
+  /** Clients that dropped after sharing keys and whose masks were removed. */
+  dropped: ClientId[];
+}
+
+export class SecAggGroupServer {
+  private stageNow: ServerStage = 'advertise';
+  private failure?: string;
+  private readonly members: ReadonlySet<ClientId>;
+  private keys = new Map<ClientId, AdvertiseKeys>();
+  private graph: Neighbourhoods = new Map();
+  private shareMsgs = new Map<ClientId, ShareKeys>();
+  private masked = new Map<ClientId, Uint8Array>();
+  private unmasks = new Map<ClientId, Unmask>();
+  private u2: ClientId[] = [];
+  private u3: ClientId[] = [];
+
+  constructor(
+    readonly params: GroupParams,
+    members: readonly ClientId[],
+    private readonly verify?: KeyVerifier,
+  ) {
+    checkParams(params);
+    check(new Set(members).size === members.length, 'CONFIG', 'duplicate members');
+    check(members.length >= params.threshold, 'BELOW_THRESHOLD', `${members.length} members < t`);
+    this.members = new Set(members);
+  }
+
+  get stage(): ServerStage {
+    return this.stageNow;
+  }
+
+  get failureReason(): string | undefined {
+    return this.failure;
+  }
+
+  /** Members expected in the open stage that have not answered yet. */
+  pending(): ClientId[] {
+    const expected =
+      this.stageNow === 'advertise'
+        ? [...this.members]
+        : this.stageNow === 'share'
+          ? [...this.keys.keys()]
+          : this.stageNow === 'masked'
+            ? this.u2
+            : this.stageNow === 'unmask'
+              ? this.u3
+              : [];
+    const got =
+      this.stageNow === 'advertise'
+        ? this.keys
+        : this.stageNow === 'share'
+          ? this.shareMsgs
+          : this.stageNow === 'masked'
+            ? this.masked
+            : this.unmasks;
+    return expected.filter((c) => !got.has(c)).sort();
+  }
+
+  /** Accepts any stage's message from untrusted input; throws a typed error and changes nothing if bad. */
+  async receive(input: unknown): Promise<void> {
+    const msg = parse(ClientMessage, input);
+    check(
+      msg.round === this.params.round && msg.group === this.params.group,
+      'WRONG_ROUND',
+      `message for ${msg.round}/${msg.group}`,
+    );
+    check(
+      this.members.has(msg.client),
+      'NOT_IN_GROUP',
+      `${msg.client} is not a member of this group`,
+    );
+    switch (msg.type) {
+      case 'advertise':
+        return this.receiveKeys(msg);
+      case 'shares':
+        return this.receiveShares(msg);
+      case 'masked':
+        return this.receiveMasked(msg);
+      case 'unmask':
+        return this.receiveUnmask(msg);
+    }
+  }
+
+  private open(stage: ServerStage, what: string): void {
+    if (this.stageNow === 'failed') fail('STAGE_CLOSED', `group failed: ${this.failure}`);
+    if (this.stageNow !== stage) fail('STAGE_CLOSED', `${what} arrived in stage ${this.stageNow}`);
+  }
+
+  private abort(code: 'BELOW_THRESHOLD' | 'RECONSTRUCTION_MISMATCH', why: string): never {
+    this.stageNow = 'failed';
+    this.failure = why;
+    fail(code, why);
+  }
+
+  private async receiveKeys(input: AdvertiseKeys): Promise<void> {
+    const m = parse(AdvertiseKeys, input);
+    this.open('advertise', 'keys');
+    check(!this.keys.has(m.client), 'DUPLICATE', `${m.client} already advertised keys`);
+    if (this.verify && !(await this.verify(keysPayload(m), m.signature, m.client))) {
+      fail('BAD_SIGNATURE', `keys of ${m.client} are not signed by its wallet`);
+    }
+    this.keys.set(m.client, m);
+  }
+
+  /** Ends stage 1 and returns the roster every client gets (U1). */
+  closeAdvertise(): AdvertiseKeys[] {
+    this.open('advertise', 'close');
+    if (this.keys.size < this.params.threshold) {
+      this.abort(
+        'BELOW_THRESHOLD',
+        `${this.keys.size} clients advertised keys, threshold ${this.params.threshold}`,
+      );
+    }
+    this.graph = neighbourGraph(
+      [...this.keys.keys()],
+      this.params.neighbours,
+      this.params.round,
+      this.params.group,
+    );
+    this.stageNow = 'share';
+    return this.roster();
+  }
+
+  roster(): AdvertiseKeys[] {
+    return [...this.keys.values()].sort((a, b) => (a.client < b.client ? -1 : 1));
+  }
+
+  private async receiveShares(input: ShareKeys): Promise<void> {
+    const m = parse(ShareKeys, input);
+    this.open('share', 'shares');
+    check(this.keys.has(m.client), 'NOT_IN_GROUP', `${m.client} did not advertise keys`);
+    check(!this.shareMsgs.has(m.client), 'DUPLICATE', `${m.client} already sent shares`);
+    const want = this.graph.get(m.client)!;
+    const got = m.shares.map((s) => s.to).sort();
+    check(
+      got.length === want.length && got.every((to, i) => to === want[i]),
+      'BAD_SHARE',
+      `${m.client} must send exactly one share to each of its ${want.length} neighbours`,
+    );
+    this.shareMsgs.set(m.client, m);
+  }
+
+  /** Ends stage 2; returns each sharer's inbox: the ciphertexts addressed to it (U2). */
+  closeShares(): Map<ClientId, ShareInbox> {
+    this.open('share', 'close');
+    this.u2 = [...this.shareMsgs.keys()].sort();
+    if (this.u2.length < this.params.threshold) {
+      this.abort(
+        'BELOW_THRESHOLD',
+        `${this.u2.length} clients shared keys, threshold ${this.params.threshold}`,
+      );
+    }
+    const inbox = new Map<ClientId, ShareInbox>(this.u2.map((c) => [c, []]));
+    for (const m of this.shareMsgs.values()) {
+      for (const s of m.shares) inbox.get(s.to)?.push({ from: m.client, ciphertext: s.ciphertext });
+    }
+    this.stageNow = 'masked';
+    return inbox;
+  }
+
+  private async receiveMasked(input: MaskedInput): Promise<void> {
+    const m = parse(MaskedInput, input);
+    this.open('masked', 'masked input');
+    check(this.u2.includes(m.client), 'NOT_IN_GROUP', `${m.client} did not share keys`);
+    check(!this.masked.has(m.client), 'DUPLICATE', `${m.client} already sent its masked input`);
+    check(
+      m.vector.byteLength === this.params.dim * 4,
+      'VECTOR_LENGTH',
+      `masked input of ${m.vector.byteLength} bytes, round wants ${this.params.dim * 4}`,
+    );
+    this.masked.set(m.client, m.vector);
+  }
+
+  /** Ends stage 3; returns the request every survivor gets: survivors U3 and dropouts U2 \ U3. */
+  closeMasked(): UnmaskRequest {
+    this.open('masked', 'close');
+    this.u3 = [...this.masked.keys()].sort();
+    if (this.u3.length < this.params.threshold) {
+      this.abort(
+        'BELOW_THRESHOLD',
+        `${this.u3.length} masked inputs, threshold ${this.params.threshold}`,
+      );
+    }
+    this.stageNow = 'unmask';
+    return this.unmaskRequest();
+  }
+
+  unmaskRequest(): UnmaskRequest {
+    const u3 = new Set(this.u3);
+    return {
+      round: this.params.round,
+      group: this.params.group,
+      survivors: this.u3,
+      dropped: this.u2.filter((c) => !u3.has(c)),
+    };
+  }
+
+  private async receiveUnmask(input: Unmask): Promise<void> {
+    const m = parse(Unmask, input);
+    this.open('unmask', 'unmask shares');
+    check(this.u3.includes(m.client), 'NOT_IN_GROUP', `${m.client} is not a survivor`);
+    check(!this.unmasks.has(m.client), 'DUPLICATE', `${m.client} already sent unmask shares`);
+    const { survivors, dropped } = this.unmaskRequest();
+    const holderOf = new Set([m.client, ...this.graph.get(m.client)!]);
+    const s3 = new Set(survivors);
+    const dr = new Set(dropped);
+    const seen = new Set<ClientId>();
+    for (const { of } of m.bShares) {
+      check(s3.has(of) && holderOf.has(of), 'BAD_SHARE', `unexpected b share of ${of}`);
+      check(!seen.has(of), 'DUPLICATE', `two shares of ${of}`);
+      seen.add(of);
+    }
+    for (const { of } of m.sShares) {
+      check(
+        dr.has(of) && holderOf.has(of) && of !== m.client,
+        'BAD_SHARE',
+        `unexpected s share of ${of}`,
+      );
+      check(!seen.has(of), 'DUPLICATE', `two shares of ${of}`);
+      seen.add(of);
+    }
+    this.unmasks.set(m.client, m);
+  }
+
+  /**
+   * Ends stage 4: reconstructs b_i for survivors and s_j for dropouts (each checked against its
+   * commitment or public key), then returns sum(y_i) - sum(PRG(b_i)) - dropped pair masks.
+   */
+  async finish(): Promise<GroupResult> {
+    this.open('unmask', 'finish');
+    await sodiumReady();
+    const { survivors, dropped } = this.unmaskRequest();
+    const t = this.params.threshold;
+    const collect = (of: ClientId, kind: 'bShares' | 'sShares') => {
+      const out: Uint8Array[] = [];
+      for (const u of this.unmasks.values())
+        for (const s of u[kind]) if (s.of === of) out.push(s.share);
+      return out;
+    };
+    const acc = new WordAccumulator(this.params.dim);
+    for (const i of survivors) acc.addWords(this.masked.get(i)!, 1);
+    for (const i of survivors) {
+      const shares = collect(i, 'bShares');
+      if (shares.length < t)
+        this.abort('BELOW_THRESHOLD', `${shares.length} shares of b(${i}), threshold ${t}`);
+      const b = await combineShares(shares, t);
+      const keys = this.keys.get(i)!;
+      if (!bytesEqual(commitSeed(b, this.params.round, this.params.group, i), keys.bCommit)) {
+        this.abort(
+          'RECONSTRUCTION_MISMATCH',
+          `reconstructed b(${i}) does not match its commitment`,
+        );
+      }
+      acc.addKeystream(b, -1);
+    }
+    const s3 = new Set(survivors);
+    for (const j of dropped) {
+      const shares = collect(j, 'sShares');
+      if (shares.length < t)
+        this.abort('BELOW_THRESHOLD', `${shares.length} shares of s(${j}), threshold ${t}`);
+      const sk = await combineShares(shares, t);
+      if (!bytesEqual(publicKeyOf(sk), this.keys.get(j)!.sPk)) {
+        this.abort(
+          'RECONSTRUCTION_MISMATCH',
+          `reconstructed s(${j}) does not match its public key`,
+        );
+      }
+      for (const i of this.graph.get(j)!) {
+        if (!s3.has(i)) continue;
+        const seed = pairSeed(
+          sk,
+          this.keys.get(i)!.sPk,
+          this.params.round,
+          this.params.group,
+          i,
+          j,
+        );
+        acc.addKeystream(seed, pairSign(i, j) === 1 ? -1 : 1);
+      }
+    }
+    this.stageNow = 'done';
+    // Masked vectors are not needed any more; drop them so they can be collected.
+    this.masked.clear();
+    return { sum: acc.toUint32Array(), included: survivors, dropped };
+  }
+
+  /** The number of ChaCha20 keystreams finish() expands (for cost accounting). */
+  keystreamCount(): number {
+    const { survivors, dropped } = this.unmaskRequest();
+    const s3 = new Set(survivors);
+    let n = survivors.length;
+    for (const j of dropped) n += this.graph.get(j)!.filter((i) => s3.has(i)).length;
+    return n;
+  }
+}

@@ -1,0 +1,167 @@
+import { Wallet, verifyMessage } from 'ethers';
+import { combine, split } from 'shamir-secret-sharing';
+import { randomBytes } from 'node:crypto';
+import {
+  AggregationError,
+  SecAggClient,
+  SecAggGroupServer,
+  sumWords,
+  type GroupParams,
+  type KeyVerifier,
+} from '../index.js';
+import { generateKeyPair, openShare } from '../secagg/keys.js';
+import { combineShares } from '../secagg/shamir.js';
+
+const params: GroupParams = { round: 'b1:r1', group: 'g0', dim: 64, neighbours: 4, threshold: 3 };
+
+const wallets = Array.from({ length: 5 }, () => Wallet.createRandom());
+const verify: KeyVerifier = (payload, signature, client) =>
+  verifyMessage(payload, signature) === client;
+
+function setup() {
+  const members = wallets.map((w) => w.address);
+  const server = new SecAggGroupServer(params, members, verify);
+  const clients = wallets.map(
+    (w) => new SecAggClient(w.address, params, { sign: (p) => w.signMessage(p), verify }),
+  );
+  return { server, clients };
+}
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(AggregationError);
+    return (e as AggregationError).code;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('SecAgg+ rejects bad messages with codes and changes nothing', () => {
+  it('forged, replayed, wrong-stage, wrong-length, malformed and foreign messages', async () => {
+    const { server, clients } = setup();
+    const inputs = clients.map((_, i) => new Uint32Array(params.dim).fill(i + 1));
+    const adv = await Promise.all(clients.map((c) => c.advertise()));
+
+    // forged: keys signed by another wallet
+    const forged = { ...adv[0]!, signature: await wallets[1]!.signMessage('x') };
+    expect(await code(server.receive(forged))).toBe('BAD_SIGNATURE');
+    // tampered key under a valid signature
+    expect(await code(server.receive({ ...adv[0]!, sPk: randomBytes(32) }))).toBe('BAD_SIGNATURE');
+    // malformed
+    expect(await code(server.receive({ ...adv[0]!, cPk: new Uint8Array(31) }))).toBe('BAD_MESSAGE');
+    expect(await code(server.receive({ type: 'advertise' }))).toBe('BAD_MESSAGE');
+    expect(await code(server.receive('hello'))).toBe('BAD_MESSAGE');
+    // another round / a non-member
+    expect(await code(server.receive({ ...adv[0]!, round: 'b1:r0' }))).toBe('WRONG_ROUND');
+    const outsider = Wallet.createRandom();
+    expect(await code(server.receive({ ...adv[0]!, client: outsider.address }))).toBe(
+      'NOT_IN_GROUP',
+    );
+
+    for (const m of adv) await server.receive(m);
+    expect(await code(server.receive(adv[0]))).toBe('DUPLICATE'); // replay
+    const roster = server.closeAdvertise();
+    expect(await code(server.receive(adv[1]))).toBe('STAGE_CLOSED'); // late
+
+    const shares = await Promise.all(clients.map((c) => c.shareKeys(roster)));
+    // wrong stage: a masked input while shares are collected
+    const early = {
+      type: 'masked',
+      round: params.round,
+      group: params.group,
+      client: clients[0]!.id,
+      vector: new Uint8Array(params.dim * 4),
+    };
+    expect(await code(server.receive(early))).toBe('STAGE_CLOSED');
+    // shares must go exactly to the sender's neighbours
+    expect(await code(server.receive({ ...shares[0]!, shares: shares[0]!.shares.slice(1) }))).toBe(
+      'BAD_SHARE',
+    );
+    for (const m of shares) await server.receive(m);
+    const inboxes = server.closeShares();
+
+    const masked = await Promise.all(
+      clients.map((c, i) => c.maskInput(inboxes.get(c.id), inputs[i]!)),
+    );
+    expect(
+      await code(server.receive({ ...masked[0]!, vector: new Uint8Array(params.dim * 4 - 4) })),
+    ).toBe('VECTOR_LENGTH');
+    for (const m of masked) await server.receive(m);
+    expect(await code(server.receive(masked[2]))).toBe('DUPLICATE');
+    const req = server.closeMasked();
+    const unmasks = await Promise.all(clients.map((c) => c.unmask(req)));
+    // an unmask message claiming a share it cannot hold
+    const bogus = { ...unmasks[0]!, sShares: [{ of: clients[1]!.id, share: new Uint8Array(33) }] };
+    expect(await code(server.receive(bogus))).toBe('BAD_SHARE');
+    for (const m of unmasks) await server.receive(m);
+
+    // None of the rejected messages changed anything: the sum is right.
+    const { sum } = await server.finish();
+    expect(sum).toEqual(sumWords(inputs));
+  });
+
+  it('clients verify relayed keys and refuse requests that would unmask an input', async () => {
+    const { server, clients } = setup();
+    const adv = await Promise.all(clients.map((c) => c.advertise()));
+    for (const m of adv) await server.receive(m);
+    const roster = server.closeAdvertise();
+    // A server swapping in its own keys for client 1 is caught by the wallet signature.
+    const mitm = roster.map((m, i) => (i === 1 ? { ...m, cPk: randomBytes(32) } : m));
+    expect(await code(clients[0]!.shareKeys(mitm))).toBe('BAD_SIGNATURE');
+
+    const shares = await Promise.all(clients.slice(1).map((c) => c.shareKeys(roster)));
+    for (const m of shares) await server.receive(m);
+    await server.receive(await clients[0]!.shareKeys(roster));
+    const inboxes = server.closeShares();
+    const x = new Uint32Array(params.dim).fill(7);
+    const masked = await Promise.all(clients.map((c) => c.maskInput(inboxes.get(c.id), x)));
+    for (const m of masked) await server.receive(m);
+    const req = server.closeMasked();
+    // Asking for both the self-mask and the key of the same client is refused.
+    const greedy = { ...req, dropped: [req.survivors[1]!] };
+    expect(await code(clients[0]!.unmask(greedy))).toBe('PROTOCOL_VIOLATION');
+    // A share opened with the wrong recipient key fails to decrypt.
+    const { ciphertext, from } = inboxes.get(clients[1]!.id)![0]!;
+    const senderPk = roster.find((m) => m.client === from)!.cPk;
+    expect(
+      await code((async () => openShare(ciphertext, senderPk, generateKeyPair().secretKey))()),
+    ).toBe('BAD_SHARE');
+  });
+
+  it('a masked input looks uniform to the server (chi-square over its words)', async () => {
+    const p: GroupParams = { round: 'r', group: 'g', dim: 1 << 14, neighbours: 2, threshold: 2 };
+    const ids = ['a', 'b', 'c'];
+    const server = new SecAggGroupServer(p, ids);
+    const clients = ids.map((id) => new SecAggClient(id, p));
+    for (const c of clients) await server.receive(await c.advertise());
+    const roster = server.closeAdvertise();
+    for (const c of clients) await server.receive(await c.shareKeys(roster));
+    const inbox = server.closeShares();
+    // a maximally structured input: all zeros
+    const y = await clients[0]!.maskInput(inbox.get('a'), new Uint32Array(p.dim));
+    const words = new Uint32Array(new Uint8Array(y.vector).buffer);
+    const bins = new Array<number>(256).fill(0);
+    for (const w of words) bins[w >>> 24]!++;
+    const e = words.length / 256;
+    const chi2 = bins.reduce((s, o) => s + (o - e) ** 2 / e, 0);
+    // 255 degrees of freedom: P(chi2 > 330.5) = 0.001
+    expect(chi2).toBeLessThan(330.5);
+    // the same statistic flags the unmasked input
+    expect((words.length - e) ** 2 / e).toBeGreaterThan(330.5);
+  });
+
+  it('fewer than t shares reveal nothing: reconstruction is refused, and raw combination is wrong', async () => {
+    const secret = new Uint8Array(randomBytes(32));
+    const shares = await split(secret, 5, 3);
+    await expect(combineShares(shares.slice(0, 2), 3)).rejects.toMatchObject({
+      code: 'BELOW_THRESHOLD',
+    });
+    expect(Buffer.from(await combineShares(shares.slice(1, 4), 3))).toEqual(Buffer.from(secret));
+    // With t - 1 shares the interpolation yields some other value, not the secret.
+    for (let k = 0; k < 10; k++) {
+      const s = await split(secret, 5, 3);
+      expect(Buffer.from(await combine(s.slice(0, 2)))).not.toEqual(Buffer.from(secret));
+    }
+  });
+});
