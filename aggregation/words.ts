@@ -57,7 +57,15 @@ export class WordAccumulator {
 
   /** The vector as little-endian bytes (a copy). */
   toBytes(): Uint8Array {
-    return new Uint8Array(this.ex.memory.buffer, this.base, this.length * 4).slice();
+    return this.bytesView().slice();
+  }
+
+  /**
+   * The vector as little-endian bytes without copying: a view of this accumulator's memory,
+   * for handing a finished vector on (e.g. to the wire) when nothing will add to it again.
+   */
+  bytesView(): Uint8Array {
+    return new Uint8Array(this.ex.memory.buffer, this.base, this.length * 4);
   }
 
   set(words: Uint32Array): this {

@@ -58,6 +58,8 @@ export class SecAggClient {
   private held = new Map<ClientId, HeldShares>();
   /** Neighbours that completed stage 2 (their shares reached this client). */
   private sharers: ClientId[] = [];
+  /** Pairwise mask seeds with each neighbour, agreed once the roster is known. */
+  private pairSeeds = new Map<ClientId, Seed>();
 
   constructor(
     readonly id: ClientId,
@@ -150,6 +152,10 @@ export class SecAggClient {
       splitSecret(this.s.secretKey, holders.length, this.params.threshold),
     ]);
     this.held.set(this.id, { b: bShares[0]!, s: sShares[0]! });
+    for (const j of this.neighbours) {
+      const { round, group } = this.params;
+      this.pairSeeds.set(j, pairSeed(this.s.secretKey, byId.get(j)!.sPk, round, group, this.id, j));
+    }
     const shares = this.neighbours.map((to, i) => ({
       to,
       ciphertext: sealShare(
@@ -197,19 +203,11 @@ export class SecAggClient {
     );
     const acc = new WordAccumulator(this.params.dim).set(input);
     acc.addKeystream(this.b, 1);
-    for (const j of this.sharers) {
-      const seed = pairSeed(
-        this.s.secretKey,
-        this.roster.get(j)!.sPk,
-        this.params.round,
-        this.params.group,
-        this.id,
-        j,
-      );
-      acc.addKeystream(seed, pairSign(this.id, j));
-    }
+    for (const j of this.sharers) acc.addKeystream(this.pairSeeds.get(j)!, pairSign(this.id, j));
     this.stage = 'masked';
-    return { type: 'masked', ...this.header(), vector: acc.toBytes() };
+    this.pairSeeds.clear();
+    // The accumulator is dropped here, so its memory can go on the wire without a copy.
+    return { type: 'masked', ...this.header(), vector: acc.bytesView() };
   }
 
   /**

@@ -324,7 +324,7 @@ export class SecAggGroupServer {
     this.stageNow = 'done';
     // Masked vectors are not needed any more; drop them so they can be collected.
     this.masked.clear();
-    return { sum: acc.toUint32Array(), included: survivors, dropped };
+    return { sum: acc.view(), included: survivors, dropped };
   }
 
   /** The number of ChaCha20 keystreams finish() expands (for cost accounting). */

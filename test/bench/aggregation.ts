@@ -1,0 +1,223 @@
+/**
+ * Aggregation benchmark at d = 2^20 parameters: each figure is a ratio of two timings taken
+ * side by side in this run (interleaved, median of repeats), so a noisy machine shifts both.
+ *
+ * - mask_vs_keystream: a client's masking time per expanded keystream (self mask + one per
+ *   neighbour, including opening shares, key agreement and copying) / raw ChaCha20 keystream
+ *   of 4d bytes from node:crypto, the physical floor.
+ * - server_vs_floor_n100_drop10: the server's unmask + aggregate for 100 clients in the groups
+ *   the protocol forms, 10 % dropped after sharing keys / (exactly as many raw keystreams as
+ *   it must expand + a plain sum of the same number of vectors).
+ * - secure_vs_plain_n100_drop10: the same server time / a plaintext sum of the 100 float vectors.
+ * - comm_expansion_n100: bytes one client sends in all four stages / 4d.
+ */
+import { createCipheriv, randomBytes } from 'node:crypto';
+import {
+  SecAggClient,
+  SecAggGroupServer,
+  WordAccumulator,
+  defaultGroupParams,
+  encodeUpdate,
+  makeQuantConfig,
+  makeRng,
+  planGroups,
+  type GroupParams,
+} from '../../aggregation/index.js';
+import type { BenchOptions, BenchResult } from './run.js';
+
+const D = 1 << 20;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+const ZERO = Buffer.alloc(64 * 1024);
+/** The floor: 4 * words bytes of raw keystream, produced the fastest way node:crypto allows. */
+function rawKeystream(words: number): number {
+  const c = createCipheriv('chacha20', randomBytes(32), Buffer.alloc(16));
+  let x = 0;
+  for (let off = 0; off < words * 4; off += ZERO.length) {
+    const n = Math.min(ZERO.length, words * 4 - off);
+    x ^= c.update(n === ZERO.length ? ZERO : ZERO.subarray(0, n))[0]!;
+  }
+  return x;
+}
+
+function timed<T>(f: () => T): [number, T] {
+  const t = performance.now();
+  const r = f();
+  return [performance.now() - t, r];
+}
+async function timedAsync<T>(f: () => Promise<T>): Promise<[number, T]> {
+  const t = performance.now();
+  const r = await f();
+  return [performance.now() - t, r];
+}
+
+/** Bytes a message occupies on the wire: binary fields raw, the rest as JSON (Socket.IO framing). */
+function wireBytes(msg: unknown): number {
+  let bin = 0;
+  const json = JSON.stringify(msg, (_k, v: unknown) => {
+    if (v instanceof Uint8Array) {
+      bin += v.byteLength;
+      return { _placeholder: true, num: 0 };
+    }
+    return v;
+  });
+  return bin + Buffer.byteLength(json);
+}
+
+interface Prepared {
+  params: GroupParams;
+  server: SecAggGroupServer;
+  unmasks: unknown[];
+}
+
+/** Runs stages 1-3 for every group and collects the unmask messages, ready for the server's stage 4. */
+async function prepareRound(
+  ids: string[],
+  dropped: Set<string>,
+  inputs: Map<string, Uint32Array>,
+): Promise<Prepared[]> {
+  const groups = planGroups(ids, { minGroupSize: 3, maxGroups: 8, rng: makeRng(42) });
+  const out: Prepared[] = [];
+  for (const [gi, members] of groups.entries()) {
+    const params: GroupParams = {
+      round: 'bench:1',
+      group: `g${gi}`,
+      dim: D + 1,
+      ...defaultGroupParams(members.length),
+    };
+    const server = new SecAggGroupServer(params, members);
+    const clients = members.map((id) => new SecAggClient(id, params));
+    for (const c of clients) await server.receive(await c.advertise());
+    const roster = server.closeAdvertise();
+    for (const c of clients) await server.receive(await c.shareKeys(roster));
+    const inbox = server.closeShares();
+    const alive = clients.filter((c) => !dropped.has(c.id));
+    for (const c of alive)
+      await server.receive(await c.maskInput(inbox.get(c.id), inputs.get(c.id)!));
+    const req = server.closeMasked();
+    const unmasks = [];
+    for (const c of alive) unmasks.push(await c.unmask(req));
+    out.push({ params, server, unmasks });
+  }
+  return out;
+}
+
+export async function run({ quick }: BenchOptions): Promise<BenchResult> {
+  const reps = quick ? 3 : 7;
+  const cfg = makeQuantConfig({ clip: 10, maxClients: 100, maxWeight: 1000 });
+  const rng = makeRng(1);
+  const delta = () => Float32Array.from({ length: D }, () => (rng() - 0.5) * 0.01);
+
+  // ---- client masking vs raw keystream -------------------------------------------------
+  const groupSize = 13; // what planGroups forms for 100 clients in 8 groups
+  const gp: GroupParams = {
+    round: 'bench:0',
+    group: 'g',
+    dim: D + 1,
+    ...defaultGroupParams(groupSize),
+  };
+  const x = encodeUpdate(delta(), 500, cfg, rng);
+  const maskTimes: number[] = [];
+  const ksTimes: number[] = [];
+  let commBytes = 0;
+  for (let r = 0; r < reps; r++) {
+    const ids = Array.from({ length: groupSize }, (_, i) => `c${String(i).padStart(2, '0')}`);
+    const server = new SecAggGroupServer(gp, ids);
+    const clients = ids.map((id) => new SecAggClient(id, gp));
+    const sent = new Map<string, number>(ids.map((id) => [id, 0]));
+    for (const c of clients) {
+      const m = await c.advertise();
+      sent.set(c.id, sent.get(c.id)! + wireBytes(m));
+      await server.receive(m);
+    }
+    const roster = server.closeAdvertise();
+    for (const c of clients) {
+      const m = await c.shareKeys(roster);
+      sent.set(c.id, sent.get(c.id)! + wireBytes(m));
+      await server.receive(m);
+    }
+    const inbox = server.closeShares();
+    const [tMask, masked] = await timedAsync(() =>
+      clients[0]!.maskInput(inbox.get(clients[0]!.id), x),
+    );
+    const expansions = 1 + inbox.get(clients[0]!.id)!.length;
+    const [tKs] = timed(() => rawKeystream(D));
+    maskTimes.push(tMask / expansions);
+    ksTimes.push(tKs);
+    if (r === 0) {
+      sent.set(clients[0]!.id, sent.get(clients[0]!.id)! + wireBytes(masked));
+      await server.receive(masked);
+      for (const c of clients.slice(1)) await server.receive(await c.maskInput(inbox.get(c.id), x));
+      const req = server.closeMasked();
+      commBytes = sent.get(clients[0]!.id)! + wireBytes(await clients[0]!.unmask(req));
+    }
+  }
+  const maskPer = median(maskTimes);
+  const ks = median(ksTimes);
+
+  // ---- server: 100 clients, 10 % dropped after sharing keys ----------------------------
+  const n = 100;
+  const ids = Array.from({ length: n }, (_, i) => `0x${i.toString(16).padStart(40, '0')}`);
+  const inputs = new Map(
+    ids.map((id) => [id, encodeUpdate(delta(), 1 + (id.charCodeAt(41) % 500), cfg, rng)]),
+  );
+  const floats = ids.map(() => delta());
+  const dropped = new Set(makeRng(9) && ids.filter((_, i) => i % 10 === 3));
+  const serverTimes: number[] = [];
+  const floorTimes: number[] = [];
+  const plainTimes: number[] = [];
+  let keystreams = 0;
+  let vectors = 0;
+  for (let r = 0; r < (quick ? 2 : 3); r++) {
+    const prepared = await prepareRound(ids, dropped, inputs);
+    keystreams = prepared.reduce((s, p) => s + p.server.keystreamCount(), 0);
+    vectors = n - dropped.size;
+    const masked = [...inputs.entries()].filter(([id]) => !dropped.has(id)).map(([, v]) => v);
+    // server
+    const [tServer] = await timedAsync(async () => {
+      for (const p of prepared) {
+        for (const u of p.unmasks) await p.server.receive(u);
+        await p.server.finish();
+      }
+    });
+    // floor: the same number of keystreams and vector additions, nothing else
+    const [tFloor] = timed(() => {
+      for (let k = 0; k < keystreams; k++) rawKeystream(D + 1);
+      const acc = new WordAccumulator(D + 1);
+      for (const v of masked) acc.addWords(v);
+      return acc;
+    });
+    // plaintext FedAvg: sum of the 100 float vectors
+    const [tPlain] = timed(() => {
+      const acc = new Float32Array(D);
+      for (const v of floats) for (let i = 0; i < D; i++) acc[i]! += v[i]!;
+      return acc;
+    });
+    serverTimes.push(tServer);
+    floorTimes.push(tFloor);
+    plainTimes.push(tPlain);
+  }
+  const server = median(serverTimes);
+  const floor = median(floorTimes);
+  const plain = median(plainTimes);
+
+  return {
+    d: D,
+    mask_vs_keystream: +(maskPer / ks).toFixed(3),
+    mask_ms_per_keystream: +maskPer.toFixed(3),
+    keystream_ms: +ks.toFixed(3),
+    server_vs_floor_n100_drop10: +(server / floor).toFixed(3),
+    server_ms_n100_drop10: +server.toFixed(1),
+    floor_ms_n100_drop10: +floor.toFixed(1),
+    server_keystreams_n100_drop10: keystreams,
+    server_vectors_n100_drop10: vectors,
+    secure_vs_plain_n100_drop10: +(server / plain).toFixed(3),
+    plain_fedavg_sum_ms_n100: +plain.toFixed(1),
+    comm_expansion_n100: +(commBytes / (4 * D)).toFixed(5),
+    client_bytes_sent: commBytes,
+  };
+}
