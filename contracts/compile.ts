@@ -26,7 +26,10 @@ export const SOLC_SETTINGS = {
 
 interface Solc {
   version(): string;
-  compile(input: string, callbacks: { import: (path: string) => { contents: string } | { error: string } }): string;
+  compile(
+    input: string,
+    callbacks: { import: (path: string) => { contents: string } | { error: string } },
+  ): string;
 }
 
 interface SolcError {
@@ -38,7 +41,13 @@ interface SolcOutput {
   errors?: SolcError[];
   contracts: Record<
     string,
-    Record<string, { abi: unknown[]; evm: { bytecode: { object: string }; deployedBytecode: { object: string } } }>
+    Record<
+      string,
+      {
+        abi: unknown[];
+        evm: { bytecode: { object: string }; deployedBytecode: { object: string } };
+      }
+    >
   >;
 }
 
@@ -52,7 +61,11 @@ export interface Artifact {
 
 /** Resolves an import the way forge's remappings do: node_modules for packages, the repo otherwise. */
 export function findImport(path: string): { contents: string } | { error: string } {
-  const candidates = [join(ROOT, 'node_modules', path), join(CONTRACTS_DIR, path), join(ROOT, path)];
+  const candidates = [
+    join(ROOT, 'node_modules', path),
+    join(CONTRACTS_DIR, path),
+    join(ROOT, path),
+  ];
   for (const file of candidates) {
     if (existsSync(file)) return { contents: readFileSync(file, 'utf8') };
   }
@@ -64,7 +77,9 @@ export function compileContracts(): Record<ContractName, Artifact> {
   const solc = require('solc') as Solc;
   const srcDir = join(CONTRACTS_DIR, 'src');
   const sources: Record<string, { content: string }> = {};
-  for (const file of readdirSync(srcDir).filter((f) => f.endsWith('.sol')).sort()) {
+  for (const file of readdirSync(srcDir)
+    .filter((f) => f.endsWith('.sol'))
+    .sort()) {
     sources[`src/${file}`] = { content: readFileSync(join(srcDir, file), 'utf8') };
   }
   const input = {
@@ -72,10 +87,14 @@ export function compileContracts(): Record<ContractName, Artifact> {
     sources,
     settings: {
       ...SOLC_SETTINGS,
-      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
+      outputSelection: {
+        '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] },
+      },
     },
   };
-  const output = JSON.parse(solc.compile(JSON.stringify(input), { import: findImport })) as SolcOutput;
+  const output = JSON.parse(
+    solc.compile(JSON.stringify(input), { import: findImport }),
+  ) as SolcOutput;
   const problems = (output.errors ?? []).filter((e) => e.severity === 'error');
   if (problems.length > 0) throw new Error(problems.map((e) => e.formattedMessage).join('\n'));
   const result = {} as Record<ContractName, Artifact>;

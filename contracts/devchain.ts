@@ -34,7 +34,11 @@ export interface DevChainOptions {
  * request per HTTP call.
  */
 export function makeProvider(url: string): JsonRpcProvider {
-  return new JsonRpcProvider(url, undefined, { staticNetwork: true, cacheTimeout: -1, batchMaxCount: 1 });
+  return new JsonRpcProvider(url, undefined, {
+    staticNetwork: true,
+    cacheTimeout: -1,
+    batchMaxCount: 1,
+  });
 }
 
 /** Path of the anvil binary shipped in the platform package of `@foundry-rs/anvil`. */
@@ -46,7 +50,9 @@ export function anvilBinary(): string {
   try {
     dir = dirname(require.resolve(`${pkg}/package.json`));
   } catch {
-    throw new Error(`anvil: package ${pkg} is not installed (npm ci installs it as an optional dependency)`);
+    throw new Error(
+      `anvil: package ${pkg} is not installed (npm ci installs it as an optional dependency)`,
+    );
   }
   return join(dir, 'bin', process.platform === 'win32' ? 'anvil.exe' : 'anvil');
 }
@@ -66,10 +72,15 @@ function installExitHook(): void {
 /** Starts anvil on a free port (`--port 0`) and resolves once it is listening. */
 export async function startDevChain(opts: DevChainOptions = {}): Promise<DevChain> {
   const accounts = opts.accounts ?? 10;
-  if (!Number.isInteger(accounts) || accounts < 1) throw new Error(`accounts must be a positive integer`);
-  const child = spawn(anvilBinary(), ['--port', '0', '--accounts', String(accounts), '--hardfork', 'prague'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  if (!Number.isInteger(accounts) || accounts < 1)
+    throw new Error(`accounts must be a positive integer`);
+  const child = spawn(
+    anvilBinary(),
+    ['--port', '0', '--accounts', String(accounts), '--hardfork', 'prague'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   live.add(child);
   installExitHook();
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -92,7 +103,12 @@ export async function startDevChain(opts: DevChainOptions = {}): Promise<DevChai
       let out = '';
       let err = '';
       const timer = setTimeout(
-        () => reject(new Error(`anvil did not start within ${opts.startTimeoutMs ?? 20000} ms: ${err || out}`)),
+        () =>
+          reject(
+            new Error(
+              `anvil did not start within ${opts.startTimeoutMs ?? 20000} ms: ${err || out}`,
+            ),
+          ),
         opts.startTimeoutMs ?? 20000,
       );
       child.stderr?.on('data', (d: Buffer) => {
@@ -115,12 +131,15 @@ export async function startDevChain(opts: DevChainOptions = {}): Promise<DevChai
         child.stdout?.off('data', onData);
         child.stdout?.resume();
         const section = out.slice(out.indexOf('Private Keys'));
-        const found = [...section.matchAll(/^\((\d+)\) (0x[0-9a-fA-F]{64})\s*$/gm)].map((k) => k[2] as string);
+        const found = [...section.matchAll(/^\((\d+)\) (0x[0-9a-fA-F]{64})\s*$/gm)].map(
+          (k) => k[2] as string,
+        );
         resolve({ url: `http://${m[1]}:${m[2]}`, keys: found.slice(0, accounts) });
       };
       child.stdout?.on('data', onData);
     });
-    if (keys.length !== accounts) throw new Error(`anvil printed ${keys.length} keys, expected ${accounts}`);
+    if (keys.length !== accounts)
+      throw new Error(`anvil printed ${keys.length} keys, expected ${accounts}`);
     const provider = makeProvider(url);
     const addresses = keys.map((k) => computeAddress(k));
     return {

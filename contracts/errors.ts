@@ -87,7 +87,11 @@ function combinedErrors(): Interface {
   const seen = new Set<string>();
   const fragments: unknown[] = [];
   for (const abi of [BountiesArtifact.abi, ModelRegistryArtifact.abi, RewardTokenArtifact.abi]) {
-    for (const f of abi as readonly { type: string; name?: string; inputs?: readonly { type: string }[] }[]) {
+    for (const f of abi as readonly {
+      type: string;
+      name?: string;
+      inputs?: readonly { type: string }[];
+    }[]) {
       if (f.type !== 'error') continue;
       const sig = `${f.name}(${(f.inputs ?? []).map((i) => i.type).join(',')})`;
       if (seen.has(sig)) continue;
@@ -135,7 +139,9 @@ export function toChainError(err: unknown): ChainError {
   if (desc && knownCodes.has(desc.name)) {
     const args = [...desc.args];
     const shown = args.map((a) => (typeof a === 'bigint' ? a.toString() : String(a))).join(', ');
-    return new ChainError(desc.name as ContractErrorCode, args, `${desc.name}(${shown})`, { cause: err });
+    return new ChainError(desc.name as ContractErrorCode, args, `${desc.name}(${shown})`, {
+      cause: err,
+    });
   }
   const message = err instanceof Error ? err.message : String(err);
   const code: ChainErrorCode = isCallException(err) || data ? 'REVERTED' : 'CHAIN_FAILURE';

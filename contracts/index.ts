@@ -1,5 +1,11 @@
 // Public surface of contracts/: dev chain, deploy/attach helpers, typed wrappers, Merkle helpers, errors.
-export { startDevChain, makeProvider, anvilBinary, type DevChain, type DevChainOptions } from './devchain.js';
+export {
+  startDevChain,
+  makeProvider,
+  anvilBinary,
+  type DevChain,
+  type DevChainOptions,
+} from './devchain.js';
 export {
   deployTributary,
   attachTributary,

@@ -35,7 +35,16 @@ describe('bounty lifecycle on anvil', () => {
   beforeAll(async () => {
     chain = await startDevChain({ accounts: 8 });
     const w = chain.keys.map((k) => new Wallet(k, chain.provider));
-    [sponsor, coordinator, , , , , buyer, outsider] = w as [Wallet, Wallet, Wallet, Wallet, Wallet, Wallet, Wallet, Wallet];
+    [sponsor, coordinator, , , , , buyer, outsider] = w as [
+      Wallet,
+      Wallet,
+      Wallet,
+      Wallet,
+      Wallet,
+      Wallet,
+      Wallet,
+      Wallet,
+    ];
     people = w.slice(2, 6);
     c = await deployTributary(sponsor);
   });
@@ -70,7 +79,12 @@ describe('bounty lifecycle on anvil', () => {
     expect(await token.balanceOf(bounties.address)).toBe(budget);
     expect(await token.balanceOf(sponsor.address)).toBe(sponsorStart - budget);
     const state = await bounties.getBounty(bountyId);
-    expect(state).toMatchObject({ sponsor: sponsor.address, rounds: 3, roundBudget: 1000n * E18, deposited: budget });
+    expect(state).toMatchObject({
+      sponsor: sponsor.address,
+      rounds: 3,
+      roundBudget: 1000n * E18,
+      deposited: budget,
+    });
 
     // join
     for (const p of people) {
@@ -101,38 +115,61 @@ describe('bounty lifecycle on anvil', () => {
       rounds.push(batch);
       const modelHash = artifactHash(toUtf8Bytes(`model v${r + 1}`));
       if (r === 0) {
-        await expectCode(bounties.connect(outsider).recordRound(bountyId, 1, modelHash, batch), 'NotCoordinator');
-        await expectCode(asCoordinator.recordRound(bountyId, 1, modelHash, batch.slice(0, 2)), 'TooFewContributors');
+        await expectCode(
+          bounties.connect(outsider).recordRound(bountyId, 1, modelHash, batch),
+          'NotCoordinator',
+        );
+        await expectCode(
+          asCoordinator.recordRound(bountyId, 1, modelHash, batch.slice(0, 2)),
+          'TooFewContributors',
+        );
         const over = batch.map((b, i) => (i === 0 ? { ...b, reward: b.reward + E18 } : b));
         await expectCode(asCoordinator.recordRound(bountyId, 1, modelHash, over), 'OverBudget');
       }
       const { root } = await asCoordinator.recordRound(bountyId, r + 1, modelHash, batch);
       expect(root).toBe(roundRoot(batch));
       expect(await bounties.roundRoot(bountyId, r + 1)).toBe(root);
-      await registry.connect(coordinator).publishVersion(bountyId, r + 1, modelHash, `ipfs://model-v${r + 1}`);
+      await registry
+        .connect(coordinator)
+        .publishVersion(bountyId, r + 1, modelHash, `ipfs://model-v${r + 1}`);
       if (r === 0) await expectCode(bounties.refund(bountyId), 'BeforeDeadline');
     }
-    await expectCode(asCoordinator.recordRound(bountyId, 2, keccakText('again'), rounds[1]!), 'RoundAlreadyRecorded');
+    await expectCode(
+      asCoordinator.recordRound(bountyId, 2, keccakText('again'), rounds[1]!),
+      'RoundAlreadyRecorded',
+    );
 
     // the ledger reads back from events exactly as recorded
     const recorded = await bounties.recordedRounds(bountyId);
     expect(recorded.map((r) => r.round)).toEqual([1n, 2n, 3n]);
     recorded.forEach((r, i) => {
-      expect(r.contributions.map(({ account, commitment, score, reward }) => ({ account, commitment, score, reward }))).toEqual(
-        rounds[i],
-      );
+      expect(
+        r.contributions.map(({ account, commitment, score, reward }) => ({
+          account,
+          commitment,
+          score,
+          reward,
+        })),
+      ).toEqual(rounds[i]);
     });
     const allocated = rounds.flat().reduce((a, x) => a + x.reward, 0n);
     expect((await bounties.getBounty(bountyId)).allocated).toBe(allocated);
 
     // slash the negative contribution
-    const [negative] = (await bounties.leavesOf(bountyId, people[3]!.address)).filter((l) => l.score < 0n);
+    const [negative] = (await bounties.leavesOf(bountyId, people[3]!.address)).filter(
+      (l) => l.score < 0n,
+    );
     await expectCode(bounties.slash(bountyId, negative!, E18), 'NotCoordinator');
     await asCoordinator.slash(bountyId, negative!, 40n * E18);
     await expectCode(asCoordinator.slash(bountyId, negative!, E18), 'AlreadySlashed');
 
     // claim
-    const earned = people.map((p) => rounds.flat().filter((x) => x.account === p.address).reduce((a, x) => a + x.reward, 0n));
+    const earned = people.map((p) =>
+      rounds
+        .flat()
+        .filter((x) => x.account === p.address)
+        .reduce((a, x) => a + x.reward, 0n),
+    );
     for (const [i, p] of people.entries()) {
       const before = await token.balanceOf(p.address);
       const { amount } = await bounties.claimAll(bountyId, p.address);
@@ -142,11 +179,17 @@ describe('bounty lifecycle on anvil', () => {
     expect(await bounties.claimable(bountyId)).toBe(0n);
     const leaf = (await bounties.leavesOf(bountyId, people[0]!.address))[0]!;
     await expectCode(bounties.claim(bountyId, [leaf]), 'AlreadyClaimed');
-    await expectCode(bounties.claim(bountyId, [{ ...leaf, reward: leaf.reward + 1n }]), 'InvalidProof');
+    await expectCode(
+      bounties.claim(bountyId, [{ ...leaf, reward: leaf.reward + 1n }]),
+      'InvalidProof',
+    );
 
     // licence purchase: revenue split by rewards
     const price = 500n * E18;
-    await expectCode(registry.connect(outsider).setLicenceTerms(bountyId, LicenceKind.Paid, token.address, price), 'NotSponsor');
+    await expectCode(
+      registry.connect(outsider).setLicenceTerms(bountyId, LicenceKind.Paid, token.address, price),
+      'NotSponsor',
+    );
     await registry.setLicenceTerms(bountyId, LicenceKind.Paid, token.address, price);
     expect(await registry.hasLicence(bountyId, buyer.address)).toBe(false);
     expect(await registry.hasLicence(bountyId, people[0]!.address)).toBe(true);

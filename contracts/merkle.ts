@@ -42,7 +42,8 @@ export function treeLevels(leaves: readonly string[]): string[][] {
   let level = levels[0] as string[];
   while (level.length > 1) {
     const next: string[] = [];
-    for (let i = 0; i + 1 < level.length; i += 2) next.push(hashPair(level[i] as string, level[i + 1] as string));
+    for (let i = 0; i + 1 < level.length; i += 2)
+      next.push(hashPair(level[i] as string, level[i + 1] as string));
     if (level.length % 2 === 1) next.push(level[level.length - 1] as string);
     levels.push(next);
     level = next;
@@ -73,12 +74,16 @@ export function roundProofs(contributions: readonly RoundContribution[]): string
 
 /** Checks a proof as OpenZeppelin's MerkleProof.verify does. */
 export function verifyProof(proof: readonly string[], root: string, leaf: string): boolean {
-  return proof.reduce((node, sibling) => hashPair(node, sibling), leaf).toLowerCase() === root.toLowerCase();
+  return (
+    proof.reduce((node, sibling) => hashPair(node, sibling), leaf).toLowerCase() ===
+    root.toLowerCase()
+  );
 }
 
 /** `uint256(uint160(account)) << 96 | reward`, the calldata word of one contributor. */
 export function packContribution(account: string, reward: bigint): bigint {
-  if (reward < 0n || reward > MAX_REWARD) throw new RangeError(`reward ${reward} does not fit in 96 bits`);
+  if (reward < 0n || reward > MAX_REWARD)
+    throw new RangeError(`reward ${reward} does not fit in 96 bits`);
   return (BigInt(account) << 96n) | reward;
 }
 

@@ -15,11 +15,15 @@ const args = process.argv.slice(2);
 
 if (args.includes('--version')) {
   const version = solc.version().replace(/\.Emscripten.*$/, '');
-  process.stdout.write(`solc, the solidity compiler commandline interface\nVersion: ${version}.Linux.g++\n`);
+  process.stdout.write(
+    `solc, the solidity compiler commandline interface\nVersion: ${version}.Linux.g++\n`,
+  );
   process.exit(0);
 }
 if (!args.includes('--standard-json')) {
-  process.stderr.write(`solc-shim: only --version and --standard-json are supported (got ${args.join(' ')})\n`);
+  process.stderr.write(
+    `solc-shim: only --version and --standard-json are supported (got ${args.join(' ')})\n`,
+  );
   process.exit(2);
 }
 

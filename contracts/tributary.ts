@@ -136,11 +136,16 @@ function readOnly(c: Contract): Provider {
 }
 
 /** Calls a contract method, waits for the receipt, maps reverts to ChainError. */
-async function send(c: Contract, method: string, args: unknown[]): Promise<ContractTransactionReceipt> {
+async function send(
+  c: Contract,
+  method: string,
+  args: unknown[],
+): Promise<ContractTransactionReceipt> {
   try {
     const tx = (await c.getFunction(method)(...args)) as ContractTransactionResponse;
     const receipt = await tx.wait();
-    if (!receipt || receipt.status !== 1) throw new ChainError('REVERTED', [], `${method} reverted`);
+    if (!receipt || receipt.status !== 1)
+      throw new ChainError('REVERTED', [], `${method} reverted`);
     return receipt;
   } catch (e) {
     throw toChainError(e);
@@ -242,7 +247,9 @@ export class Bounties extends Wrapper {
   }
 
   /** Creates and funds a bounty (approve `budget` of the token to this contract first). */
-  async createBounty(p: BountyParams): Promise<{ bountyId: bigint; receipt: ContractTransactionReceipt }> {
+  async createBounty(
+    p: BountyParams,
+  ): Promise<{ bountyId: bigint; receipt: ContractTransactionReceipt }> {
     const receipt = await send(this.contract, 'createBounty', [
       [
         p.token,
@@ -280,13 +287,20 @@ export class Bounties extends Wrapper {
     const recorded = eventArgs(this.interface, receipt, 'RoundRecorded');
     const root = recorded[3] as string;
     if (contributions.length > 0 && root !== roundRoot(contributions)) {
-      throw new ChainError('CHAIN_FAILURE', [], `on-chain root ${root} differs from the local tree`);
+      throw new ChainError(
+        'CHAIN_FAILURE',
+        [],
+        `on-chain root ${root} differs from the local tree`,
+      );
     }
     return { root, receipt };
   }
 
   /** Claims the rewards of `leaves` (all of one account) for that account. */
-  async claim(bountyId: bigint, leaves: readonly ContributionLeaf[]): Promise<{ amount: bigint; receipt: ContractTransactionReceipt }> {
+  async claim(
+    bountyId: bigint,
+    leaves: readonly ContributionLeaf[],
+  ): Promise<{ amount: bigint; receipt: ContractTransactionReceipt }> {
     const receipt = await send(this.contract, 'claim', [bountyId, leaves.map(leafTuple)]);
     let amount = 0n;
     for (const log of receipt.logs) {
@@ -308,7 +322,11 @@ export class Bounties extends Wrapper {
   }
 
   /** Slashes `amount` of the stake of a recorded negative contribution (coordinator only). */
-  slash(bountyId: bigint, leaf: ContributionLeaf, amount: bigint): Promise<ContractTransactionReceipt> {
+  slash(
+    bountyId: bigint,
+    leaf: ContributionLeaf,
+    amount: bigint,
+  ): Promise<ContractTransactionReceipt> {
     return send(this.contract, 'slash', [bountyId, leafTuple(leaf), amount]);
   }
   withdrawStake(bountyId: bigint): Promise<ContractTransactionReceipt> {
@@ -344,7 +362,10 @@ export class Bounties extends Wrapper {
     return call(this.contract, 'isSettled', [bountyId]);
   }
   async stakeOf(bountyId: bigint, account: string): Promise<{ amount: bigint; joined: boolean }> {
-    const [amount, joined] = await call<[bigint, boolean]>(this.contract, 'stakeOf', [bountyId, account]);
+    const [amount, joined] = await call<[bigint, boolean]>(this.contract, 'stakeOf', [
+      bountyId,
+      account,
+    ]);
     return { amount, joined };
   }
 
@@ -353,7 +374,11 @@ export class Bounties extends Wrapper {
    * `RoundRecorded` of the bounty (or of one round) with its `ContributionRecorded` events in
    * leaf order. Each round's root is recomputed from the events and checked.
    */
-  async recordedRounds(bountyId: bigint, round?: bigint | number, q: LogQuery = {}): Promise<RecordedRound[]> {
+  async recordedRounds(
+    bountyId: bigint,
+    round?: bigint | number,
+    q: LogQuery = {},
+  ): Promise<RecordedRound[]> {
     const provider = readOnly(this.contract);
     const topics = (name: string): (string | null)[] => {
       const t: (string | null)[] = [this.interface.getEvent(name)!.topicHash, topic(bountyId)];
@@ -395,15 +420,30 @@ export class Bounties extends Wrapper {
       });
       const root = parsed.args[3] as string;
       if (contributions.length === 0 || roundRoot(contributions) !== root) {
-        throw new ChainError('CHAIN_FAILURE', [], `round ${r}: events do not match the recorded root`);
+        throw new ChainError(
+          'CHAIN_FAILURE',
+          [],
+          `round ${r}: events do not match the recorded root`,
+        );
       }
-      rounds.push({ bountyId, round: r, modelHash: parsed.args[2] as string, root, totalReward: parsed.args[5] as bigint, contributions });
+      rounds.push({
+        bountyId,
+        round: r,
+        modelHash: parsed.args[2] as string,
+        root,
+        totalReward: parsed.args[5] as bigint,
+        contributions,
+      });
     }
     return rounds.sort((a, b) => (a.round < b.round ? -1 : 1));
   }
 
   /** The contributions of one round in leaf order (empty when the round is not recorded). */
-  async roundContributions(bountyId: bigint, round: bigint | number, q: LogQuery = {}): Promise<RecordedContribution[]> {
+  async roundContributions(
+    bountyId: bigint,
+    round: bigint | number,
+    q: LogQuery = {},
+  ): Promise<RecordedContribution[]> {
     const [r] = await this.recordedRounds(bountyId, round, q);
     return r?.contributions ?? [];
   }
@@ -414,9 +454,15 @@ export class Bounties extends Wrapper {
   }
 
   /** The contributions of `account` with a reward that are not claimed yet, with proofs. */
-  async unclaimedLeaves(bountyId: bigint, account: string, q: LogQuery = {}): Promise<ContributionLeaf[]> {
+  async unclaimedLeaves(
+    bountyId: bigint,
+    account: string,
+    q: LogQuery = {},
+  ): Promise<ContributionLeaf[]> {
     const leaves = (await this.leavesOf(bountyId, account, q)).filter((l) => l.reward > 0n);
-    const claimed = await Promise.all(leaves.map((l) => this.isClaimed(bountyId, l.round, l.index)));
+    const claimed = await Promise.all(
+      leaves.map((l) => this.isClaimed(bountyId, l.round, l.index)),
+    );
     return leaves.filter((_, i) => !claimed[i]);
   }
 }
@@ -430,7 +476,15 @@ export function leavesFor(rounds: readonly RecordedRound[], account: string): Co
     r.contributions.forEach((c, i) => {
       if (c.account.toLowerCase() !== who) return;
       const { account: a, commitment, score, reward } = c;
-      out.push({ round: r.round, index: i, account: a, commitment, score, reward, proof: proofs[i] as string[] });
+      out.push({
+        round: r.round,
+        index: i,
+        account: a,
+        commitment,
+        score,
+        reward,
+        proof: proofs[i] as string[],
+      });
     });
   }
   return out;
@@ -465,15 +519,27 @@ export class ModelRegistry extends Wrapper {
     return new ModelRegistry(this.address, runner);
   }
   /** Sponsor only. For non-paid kinds pass no token and no price. */
-  setLicenceTerms(bountyId: bigint, kind: LicenceKind, token = ZERO, price = 0n): Promise<ContractTransactionReceipt> {
+  setLicenceTerms(
+    bountyId: bigint,
+    kind: LicenceKind,
+    token = ZERO,
+    price = 0n,
+  ): Promise<ContractTransactionReceipt> {
     return send(this.contract, 'setLicenceTerms', [bountyId, kind, token, price]);
   }
   /** Coordinator only; versions are 1, 2, ... */
-  publishVersion(bountyId: bigint, version: bigint | number, artifactHash: string, uri: string): Promise<ContractTransactionReceipt> {
+  publishVersion(
+    bountyId: bigint,
+    version: bigint | number,
+    artifactHash: string,
+    uri: string,
+  ): Promise<ContractTransactionReceipt> {
     return send(this.contract, 'publishVersion', [bountyId, version, artifactHash, uri]);
   }
   /** Buys a paid licence (approve the price to the registry first). */
-  async buyLicence(bountyId: bigint): Promise<{ amount: bigint; receipt: ContractTransactionReceipt }> {
+  async buyLicence(
+    bountyId: bigint,
+  ): Promise<{ amount: bigint; receipt: ContractTransactionReceipt }> {
     const receipt = await send(this.contract, 'buyLicence', [bountyId]);
     const args = eventArgs(this.interface, receipt, 'LicencePurchased');
     return { amount: args[3] as bigint, receipt };
@@ -484,7 +550,11 @@ export class ModelRegistry extends Wrapper {
     token: string,
     leaves: readonly ContributionLeaf[],
   ): Promise<{ amount: bigint; receipt: ContractTransactionReceipt }> {
-    const receipt = await send(this.contract, 'claimRevenue', [bountyId, token, leaves.map(leafTuple)]);
+    const receipt = await send(this.contract, 'claimRevenue', [
+      bountyId,
+      token,
+      leaves.map(leafTuple),
+    ]);
     let amount = 0n;
     for (const log of receipt.logs) {
       const parsed = this.interface.parseLog(log);
@@ -492,7 +562,11 @@ export class ModelRegistry extends Wrapper {
     }
     return { amount, receipt };
   }
-  rate(bountyId: bigint, version: bigint | number, stars: 1 | 2 | 3 | 4 | 5): Promise<ContractTransactionReceipt> {
+  rate(
+    bountyId: bigint,
+    version: bigint | number,
+    stars: 1 | 2 | 3 | 4 | 5,
+  ): Promise<ContractTransactionReceipt> {
     return send(this.contract, 'rate', [bountyId, version, stars]);
   }
   hasLicence(bountyId: bigint, account: string): Promise<boolean> {
@@ -536,7 +610,10 @@ async function deploy(
 }
 
 /** Deploys RewardToken, Bounties and ModelRegistry, in that order, from `deployer`. */
-export async function deployTributary(deployer: Signer, opts: DeployOptions = {}): Promise<TributaryContracts> {
+export async function deployTributary(
+  deployer: Signer,
+  opts: DeployOptions = {},
+): Promise<TributaryContracts> {
   const holder = opts.tokenHolder ?? (await deployer.getAddress());
   const supply = opts.tokenSupply ?? 10n ** 27n;
   const token = await deploy(RewardTokenArtifact, deployer, [holder, supply]);
@@ -546,7 +623,10 @@ export async function deployTributary(deployer: Signer, opts: DeployOptions = {}
 }
 
 /** Typed handles on already deployed contracts. */
-export function attachTributary(addresses: TributaryAddresses, runner: ContractRunner): TributaryContracts {
+export function attachTributary(
+  addresses: TributaryAddresses,
+  runner: ContractRunner,
+): TributaryContracts {
   return {
     token: new RewardToken(addresses.token, runner),
     bounties: new Bounties(addresses.bounties, runner),
