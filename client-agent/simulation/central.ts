@@ -24,7 +24,7 @@ export async function runCentral(
   opts: CentralOptions,
 ): Promise<{ weights: Float32Array; final: Evaluation; curve: (number | null)[] }> {
   const trainer = opts.trainer ?? (await Trainer.create(opts.architecture));
-  let w = new Float32Array(opts.initialWeights);
+  const w = new Float32Array(opts.initialWeights);
   const curve: (number | null)[] = [];
   let last: Evaluation = { accuracy: NaN, loss: NaN };
   try {

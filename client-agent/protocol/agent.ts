@@ -1,0 +1,344 @@
+/**
+ * The data owner's protocol client: signs in with its wallet (EIP-712 challenge), joins a bounty
+ * over Socket.IO, and for every round it is picked for runs the SecAgg+ client state machine of
+ * `aggregation/` while it trains on its own data. It survives a reconnect within a stage: on
+ * reconnect it signs in again, re-joins, and the server re-sends the open stage; answers it already
+ * gave are sent again from a cache (the server acknowledges duplicates).
+ */
+import { getAddress, verifyMessage, type Wallet } from 'ethers';
+import { io, type Socket } from 'socket.io-client';
+import {
+  AggregationError,
+  SecAggClient,
+  encodeUpdate,
+  makeQuantConfig,
+  type GroupParams,
+} from '../../aggregation/index.js';
+
+export type Stage = 'keys' | 'shares' | 'masked' | 'unmask';
+
+export interface RoundStart {
+  roundId: number;
+  bountyId: number;
+  round: number;
+  modelVersion: number;
+  modelUrl: string;
+  group: {
+    index: number;
+    members: string[];
+    threshold: number;
+    myId: number;
+    neighbours: number;
+    key: string;
+    round: string;
+    dim: number;
+  };
+  quant: { clip: number; scale: number; maxClients: number; maxWeight: number };
+  train: { epochs: number; batchSize: number; learningRate: number };
+  deadline: number;
+}
+
+export interface TrainInput {
+  round: RoundStart;
+  /** Global model weights the round starts from (flat float32, manifest order). */
+  weights: Float32Array;
+  /** The tfjs model.json of that version. */
+  modelJson: unknown;
+}
+
+export interface TrainOutput {
+  delta: Float32Array;
+  samples: number;
+}
+
+export interface AgentEvent {
+  type: 'joined' | 'round' | 'sent' | 'round-end' | 'reward' | 'error' | 'reconnected';
+  roundId?: number;
+  stage?: Stage;
+  detail?: unknown;
+}
+
+export interface AgentOptions {
+  serverUrl: string;
+  wallet: Wallet;
+  bountyId: number;
+  train: (input: TrainInput) => Promise<TrainOutput>;
+  onEvent?: (e: AgentEvent) => void;
+  /** Reconnect after a dropped connection (default true). */
+  reconnect?: boolean;
+}
+
+export interface Reward {
+  roundId: number;
+  bountyId: number;
+  round: number;
+  score: number;
+  reward: string;
+}
+
+interface RoundRun {
+  start: RoundStart;
+  client: SecAggClient;
+  training: Promise<TrainOutput>;
+  answers: Map<Stage, unknown>;
+  samples?: number;
+}
+
+type Ack = { ok: true } & Record<string, unknown>;
+type Nack = { error: { code: string; message: string } };
+
+export class ProtocolError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+export class ProtocolAgent {
+  readonly address: string;
+  private socket?: Socket;
+  private readonly runs = new Map<number, RoundRun>();
+  readonly rewards: Reward[] = [];
+  /** Wall time spent in local training, per round id (benchmarks subtract it). */
+  readonly computeMs = new Map<number, number>();
+
+  constructor(private readonly opts: AgentOptions) {
+    this.address = getAddress(opts.wallet.address);
+  }
+
+  private emit(e: AgentEvent): void {
+    this.opts.onEvent?.(e);
+  }
+
+  /** A fresh signed challenge for the Socket.IO handshake. */
+  private async credentials(): Promise<{ address: string; nonce: string; signature: string }> {
+    const res = await fetch(`${this.opts.serverUrl}/auth/challenge`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ address: this.address }),
+    });
+    if (!res.ok) throw new ProtocolError('UNAUTHENTICATED', `challenge: HTTP ${res.status}`);
+    const ch = (await res.json()) as {
+      domain: Record<string, unknown>;
+      types: { SignIn: { name: string; type: string }[] };
+      message: { nonce: string } & Record<string, unknown>;
+    };
+    const signature = await this.opts.wallet.signTypedData(
+      ch.domain,
+      { SignIn: ch.types.SignIn },
+      ch.message,
+    );
+    return { address: this.address, nonce: ch.message.nonce, signature };
+  }
+
+  /** Connects, signs in and joins the bounty; resolves once joined. */
+  async start(): Promise<void> {
+    const socket = io(`${this.opts.serverUrl}/agents`, {
+      transports: ['websocket'],
+      reconnection: this.opts.reconnect ?? true,
+      reconnectionDelay: 200,
+      reconnectionDelayMax: 2000,
+      auth: (cb) => {
+        this.credentials().then(cb, (err: unknown) => {
+          this.emit({ type: 'error', detail: String(err) });
+          cb({});
+        });
+      },
+    });
+    this.socket = socket;
+    socket.on(
+      'round',
+      (r: RoundStart) => void this.onRound(r).catch((e) => this.fail(r.roundId, e)),
+    );
+    socket.on(
+      'stage',
+      (s: { roundId: number; stage: Stage; payload: unknown }) =>
+        void this.onStage(s).catch((e) => this.fail(s.roundId, e)),
+    );
+    socket.on('round-end', (e: { roundId: number; state: string }) => {
+      this.emit({ type: 'round-end', roundId: e.roundId, detail: e });
+      this.runs.delete(e.roundId);
+    });
+    socket.on('reward', (r: Reward) => {
+      this.rewards.push(r);
+      this.emit({ type: 'reward', roundId: r.roundId, detail: r });
+    });
+    let first = true;
+    await new Promise<void>((resolve, reject) => {
+      socket.on('connect', () => {
+        this.join()
+          .then(() => {
+            if (!first) this.emit({ type: 'reconnected' });
+            first = false;
+            resolve();
+          })
+          .catch(reject);
+      });
+      socket.on('connect_error', (err) => {
+        if (!socket.active) reject(err);
+      });
+    });
+  }
+
+  private async join(): Promise<void> {
+    const ack = await this.request('join', { bountyId: this.opts.bountyId });
+    this.emit({ type: 'joined', detail: ack });
+    // Answers given before a reconnect may have been lost: send them again (duplicates are fine).
+    for (const [roundId, run] of this.runs) {
+      for (const [stage, message] of run.answers)
+        void this.send(roundId, stage, message, run.samples);
+    }
+  }
+
+  private async request(event: string, body: unknown): Promise<Ack> {
+    const socket = this.socket;
+    if (!socket) throw new ProtocolError('UNAUTHENTICATED', 'not started');
+    const res = (await socket.timeout(60_000).emitWithAck(event, body)) as Ack | Nack;
+    if ('error' in res) {
+      const e = (res as Nack).error;
+      throw new ProtocolError(e.code, e.message);
+    }
+    return res;
+  }
+
+  private async fetchModel(url: string): Promise<{ weights: Float32Array; modelJson: unknown }> {
+    const base = `${this.opts.serverUrl}${url}`;
+    const [j, w] = await Promise.all([
+      fetch(base),
+      fetch(base.replace(/model\.json$/, 'weights.bin')),
+    ]);
+    if (!j.ok || !w.ok)
+      throw new ProtocolError('NOT_FOUND', `model download failed: ${j.status}/${w.status}`);
+    const buf = new Uint8Array(await w.arrayBuffer());
+    return {
+      modelJson: await j.json(),
+      weights: new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4),
+    };
+  }
+
+  private async onRound(r: RoundStart): Promise<void> {
+    if (this.runs.has(r.roundId)) return; // resumed: already running
+    const params: GroupParams = {
+      round: r.group.round,
+      group: r.group.key,
+      dim: r.group.dim,
+      neighbours: r.group.neighbours,
+      threshold: r.group.threshold,
+    };
+    const wallet = this.opts.wallet;
+    const client = new SecAggClient(this.address, params, {
+      sign: (payload) => wallet.signMessage(payload),
+      verify: (payload, signature, who) => {
+        try {
+          return getAddress(verifyMessage(payload, signature)) === getAddress(who);
+        } catch {
+          return false;
+        }
+      },
+    });
+    const training = (async () => {
+      const model = await this.fetchModel(r.modelUrl);
+      const t0 = performance.now();
+      const out = await this.opts.train({
+        round: r,
+        weights: model.weights,
+        modelJson: model.modelJson,
+      });
+      this.computeMs.set(r.roundId, performance.now() - t0);
+      return out;
+    })();
+    training.catch(() => undefined);
+    const run: RoundRun = { start: r, client, training, answers: new Map() };
+    this.runs.set(r.roundId, run);
+    this.emit({
+      type: 'round',
+      roundId: r.roundId,
+      detail: { round: r.round, group: r.group.index },
+    });
+    await this.answer(run, 'keys', await client.advertise());
+  }
+
+  private async onStage(s: { roundId: number; stage: Stage; payload: unknown }): Promise<void> {
+    const run = this.runs.get(s.roundId);
+    if (!run) return;
+    if (run.answers.has(s.stage)) {
+      await this.send(s.roundId, s.stage, run.answers.get(s.stage), run.samples);
+      return;
+    }
+    const c = run.client;
+    switch (s.stage) {
+      case 'shares':
+        return this.answer(run, 'shares', await c.shareKeys(s.payload));
+      case 'masked': {
+        const { delta, samples } = await run.training;
+        const q = run.start.quant;
+        const cfg = makeQuantConfig({
+          clip: q.clip,
+          maxClients: q.maxClients,
+          maxWeight: q.maxWeight,
+          scale: q.scale,
+        });
+        const weight = Math.max(1, Math.min(q.maxWeight, Math.round(samples)));
+        run.samples = weight;
+        const masked = await c.maskInput(s.payload, encodeUpdate(delta, weight, cfg));
+        return this.answer(run, 'masked', masked);
+      }
+      case 'unmask':
+        return this.answer(run, 'unmask', await c.unmask(s.payload));
+      case 'keys':
+        return;
+    }
+  }
+
+  private async answer(run: RoundRun, stage: Stage, message: unknown): Promise<void> {
+    run.answers.set(stage, message);
+    await this.send(run.start.roundId, stage, message, run.samples);
+  }
+
+  private async send(
+    roundId: number,
+    stage: Stage,
+    message: unknown,
+    samples?: number,
+  ): Promise<void> {
+    try {
+      await this.request('stage', {
+        roundId,
+        stage,
+        message,
+        samples: stage === 'masked' ? samples : undefined,
+      });
+      this.emit({ type: 'sent', roundId, stage });
+    } catch (err) {
+      if (err instanceof ProtocolError && err.code === 'DUPLICATE') return;
+      this.fail(roundId, err);
+    }
+  }
+
+  private fail(roundId: number, err: unknown): void {
+    const code =
+      err instanceof ProtocolError || err instanceof AggregationError ? err.code : 'ERROR';
+    this.emit({
+      type: 'error',
+      roundId,
+      detail: { code, message: String((err as Error)?.message ?? err) },
+    });
+  }
+
+  /** Rounds taken part in and tokens earned, as the server reports them. */
+  async status(): Promise<{ rounds: unknown[]; earned: string }> {
+    return (await this.request('status', {})) as unknown as { rounds: unknown[]; earned: string };
+  }
+
+  stop(): void {
+    this.socket?.disconnect();
+    this.socket = undefined;
+  }
+
+  /** Drops the connection without stopping (tests use it to exercise resume). */
+  dropConnection(): void {
+    this.socket?.io.engine?.close();
+  }
+}

@@ -1,0 +1,11 @@
+// Protocol client: sign in, join, SecAgg+ rounds over Socket.IO.
+export {
+  ProtocolAgent,
+  ProtocolError,
+  type AgentEvent,
+  type AgentOptions,
+  type Reward,
+  type RoundStart,
+  type TrainInput,
+  type TrainOutput,
+} from './agent.js';

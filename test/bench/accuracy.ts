@@ -1,0 +1,360 @@
+/**
+ * Accuracy and fairness benchmark (issue 4): Fashion-MNIST, the small CNN, 10 simulated clients.
+ *
+ *  - central vs federated IID vs federated 2-class shards, same total epochs;
+ *  - FedAvg with SecAgg+ vs plaintext FedAvg, same seeds (differ only by quantization);
+ *  - rewards under group-based scoring with 2 free riders and 1 label flipper;
+ *  - group-based per-person scores vs exact per-person Shapley values (visible updates) on
+ *    clients with graded label noise;
+ *  - wasm vs cpu epoch time.
+ * Also writes accuracy-curves.json and accuracy.svg (accuracy per round) next to the results.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { FedAvg, allocateRewards, toFixedScore } from '../../aggregation/index.js';
+import { slice } from '../../client-agent/data/dataset.js';
+import { ensureRegistered, initBackend } from '../../client-agent/training/backend.js';
+import type { HyperParams } from '../../client-agent/training/model-spec.js';
+import { Trainer } from '../../client-agent/training/trainer.js';
+import { runCentral } from '../../client-agent/simulation/central.js';
+import type { Corruption } from '../../client-agent/simulation/corrupt.js';
+import {
+  runFederated,
+  UTILITY_METRICS,
+  type FederatedResult,
+  type UtilityMetric,
+} from '../../client-agent/simulation/federated.js';
+import { cnnModel, prepareData } from '../../client-agent/simulation/setup.js';
+import { spearman } from '../../client-agent/simulation/stats.js';
+import { ESTIMATORS, replayEstimates } from '../../client-agent/simulation/estimators.js';
+import { lineChartSvg } from '../../client-agent/simulation/svg-chart.js';
+
+type Figures = Record<string, number | string | boolean | null>;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const log = (s: string) => console.error(`[accuracy] ${s}`);
+const pp = (a: number, b: number) => Number((100 * Math.abs(a - b)).toFixed(3));
+const r4 = (x: number) => Number(x.toFixed(4));
+
+interface Setting {
+  samplesPerClient: number;
+  rounds: number;
+  testSamples: number;
+  scoreSamplesPerClient: number;
+  scoreRounds: number;
+  validationSamples: number;
+  epochSamples: number;
+}
+
+const FULL: Setting = {
+  samplesPerClient: 1500,
+  rounds: 15,
+  testSamples: 10000,
+  scoreSamplesPerClient: 500,
+  scoreRounds: 10,
+  validationSamples: 300,
+  epochSamples: 1000,
+};
+const QUICK: Setting = {
+  samplesPerClient: 300,
+  rounds: 5,
+  testSamples: 2000,
+  scoreSamplesPerClient: 150,
+  scoreRounds: 4,
+  validationSamples: 150,
+  epochSamples: 200,
+};
+
+const CLIENTS = 10;
+const SEED = 2024;
+const hyper: HyperParams = { localEpochs: 1, batchSize: 32, learningRate: 0.05, fedProxMu: 0 };
+const CLIP = 10;
+
+export async function run({ quick }: { quick: boolean }): Promise<Figures> {
+  const s = quick ? QUICK : FULL;
+  const backend = await initBackend({ log });
+  const { architecture, initial } = await cnnModel(SEED);
+  const trainer = await Trainer.create(architecture);
+  const figures: Figures = { backend, clients: CLIENTS, rounds: s.rounds };
+  const curves: Record<string, (number | null)[]> = {};
+  const started = performance.now();
+
+  // --- accuracy: central vs IID (plain, secure) vs shards -------------------------------
+  const iid = await prepareData({
+    clients: CLIENTS,
+    samplesPerClient: s.samplesPerClient,
+    partition: 'iid',
+    testSamples: s.testSamples,
+    seed: SEED,
+  });
+  figures['dataset'] = iid.dataset;
+  figures['samples_per_client'] = s.samplesPerClient;
+  figures['test_samples'] = s.testSamples;
+  const fed = async (name: string, data: typeof iid, secure: boolean): Promise<FederatedResult> => {
+    const t0 = performance.now();
+    const res = await runFederated({
+      clients: data.clients,
+      test: data.test,
+      architecture,
+      initialWeights: initial,
+      hyper,
+      strategy: new FedAvg(),
+      rounds: s.rounds,
+      secure,
+      clip: CLIP,
+      seed: SEED,
+      trainer,
+      onRound: (r) => log(`${name} round ${r.round}: acc ${r.test?.accuracy.toFixed(4)}`),
+    });
+    curves[name] = res.rounds.map((r) => r.test?.accuracy ?? null);
+    figures[`${name}_seconds`] = Number(((performance.now() - t0) / 1000).toFixed(1));
+    return res;
+  };
+  const plain = await fed('iid_plain', iid, false);
+  const secure = await fed('iid_secure', iid, true);
+  const secureAgg = secure.rounds.reduce((a, r) => a + r.aggregateSeconds, 0) / s.rounds;
+  const t0 = performance.now();
+  const central = await runCentral({
+    train: iid.pooled,
+    test: iid.test,
+    architecture,
+    initialWeights: initial,
+    hyper,
+    epochs: s.rounds * hyper.localEpochs,
+    seed: SEED,
+    trainer,
+    onEpoch: (e, t) => log(`central epoch ${e}: acc ${t?.accuracy.toFixed(4)}`),
+  });
+  curves['central'] = central.curve;
+  figures['central_seconds'] = Number(((performance.now() - t0) / 1000).toFixed(1));
+  const shards = await prepareData({
+    clients: CLIENTS,
+    samplesPerClient: s.samplesPerClient,
+    partition: 'shards',
+    testSamples: s.testSamples,
+    seed: SEED,
+  });
+  const noniid = await fed('shards_plain', shards, false);
+
+  figures['central_acc'] = r4(central.final.accuracy);
+  figures['iid_acc'] = r4(plain.final.accuracy);
+  figures['iid_secure_acc'] = r4(secure.final.accuracy);
+  figures['noniid_acc'] = r4(noniid.final.accuracy);
+  figures['secure_vs_plain_pp'] = pp(secure.final.accuracy, plain.final.accuracy);
+  figures['iid_vs_central_pp'] = Number(
+    (100 * (central.final.accuracy - plain.final.accuracy)).toFixed(3),
+  );
+  figures['secagg_seconds_per_round'] = Number(secureAgg.toFixed(3));
+
+  // --- rewards with free riders and a label flipper --------------------------------------
+  const bad = new Set([7, 8, 9]);
+  const badCorruptions: Corruption[] = Array.from({ length: CLIENTS }, (_, i) =>
+    i === 7 || i === 8
+      ? { kind: 'random-labels' }
+      : i === 9
+        ? { kind: 'flip-labels' }
+        : { kind: 'none' },
+  );
+  const freeRide = await prepareData({
+    clients: CLIENTS,
+    samplesPerClient: s.scoreSamplesPerClient,
+    partition: 'iid',
+    testSamples: Math.min(2000, s.testSamples),
+    validationSamples: s.validationSamples,
+    seed: SEED + 1,
+    corruptions: badCorruptions,
+  });
+  const fr = await runFederated({
+    clients: freeRide.clients,
+    test: freeRide.test,
+    architecture,
+    initialWeights: initial,
+    hyper,
+    strategy: new FedAvg(),
+    rounds: s.scoreRounds,
+    secure: true,
+    clip: CLIP,
+    seed: SEED + 1,
+    trainer,
+    scoring: { validation: freeRide.validation },
+    evalEvery: s.scoreRounds,
+    onRound: (r) =>
+      log(
+        `free-rider round ${r.round}: group values (loss) ${r.groupValues?.loss.map((v) => v.toFixed(4)).join(' ')}`,
+      ),
+  });
+  const badIds = freeRide.clients.filter((_, i) => bad.has(i)).map((c) => c.id);
+  const frWeights = new Map(freeRide.clients.map((c) => [c.id, c.data.y.length]));
+  for (const metric of UTILITY_METRICS) {
+    for (const est of ESTIMATORS) {
+      const { final, perRound } = rewardShares(
+        replayEstimates(fr.rounds, metric, est, frWeights),
+        badIds,
+      );
+      figures[`bad_reward_share_${est}_${metric}`] = r4(perRound);
+      figures[`bad_reward_share_final_${est}_${metric}`] = r4(final);
+    }
+  }
+
+  // --- group scores vs exact per-person Shapley, graded label noise ----------------------
+  const graded: Corruption[] = Array.from({ length: CLIENTS }, (_, i) =>
+    i === 0 ? { kind: 'none' } : { kind: 'label-noise', rate: i / 10 },
+  );
+  const gradedData = await prepareData({
+    clients: CLIENTS,
+    samplesPerClient: s.scoreSamplesPerClient,
+    partition: 'iid',
+    testSamples: Math.min(2000, s.testSamples),
+    validationSamples: s.validationSamples,
+    seed: SEED + 2,
+    corruptions: graded,
+  });
+  const tg = performance.now();
+  const gr = await runFederated({
+    clients: gradedData.clients,
+    test: gradedData.test,
+    architecture,
+    initialWeights: initial,
+    hyper,
+    strategy: new FedAvg(),
+    rounds: s.scoreRounds,
+    secure: true,
+    clip: CLIP,
+    seed: SEED + 2,
+    trainer,
+    scoring: { validation: gradedData.validation, exactPersons: true },
+    evalEvery: s.scoreRounds,
+    onRound: (r) => log(`graded round ${r.round}: scoring ${r.scoreSeconds.toFixed(1)} s`),
+  });
+  figures['graded_seconds'] = Number(((performance.now() - tg) / 1000).toFixed(1));
+  const ids = gradedData.clients.map((c) => c.id);
+  const grWeights = new Map(gradedData.clients.map((c) => [c.id, c.data.y.length]));
+  const quality = ids.map((_, i) => -i);
+  for (const metric of UTILITY_METRICS) {
+    const exact = ids.map((id) => gr.exactPersonShapley![metric].get(id)!);
+    figures[`spearman_exact_vs_quality_${metric}`] = r4(spearman(exact, quality));
+    for (const est of ESTIMATORS) {
+      const final = replayEstimates(gr.rounds, metric, est, grWeights).at(-1)!;
+      const group = ids.map((id) => final.get(id)!);
+      figures[`spearman_vs_exact_shapley_${est}_${metric}`] = r4(spearman(group, exact));
+      figures[`spearman_group_vs_quality_${est}_${metric}`] = r4(spearman(group, quality));
+    }
+  }
+  const primary: UtilityMetric = 'loss';
+  figures['utility_metric'] = primary;
+  figures['bad_reward_share'] = figures[`bad_reward_share_mean_${primary}`]!;
+  figures['bad_reward_share_debiased'] = figures[`bad_reward_share_debiased_${primary}`]!;
+  figures['spearman_vs_exact_shapley'] = figures[`spearman_vs_exact_shapley_mean_${primary}`]!;
+
+  // --- wasm vs cpu epoch time ------------------------------------------------------------
+  figures['wasm_vs_cpu_epoch'] = await epochRatio(
+    architecture,
+    initial,
+    slice(iid.pooled, 0, s.epochSamples),
+    figures,
+  );
+
+  trainer.dispose();
+  figures['total_seconds'] = Number(((performance.now() - started) / 1000).toFixed(1));
+  writeArtifacts(curves, figures, quick);
+  return figures;
+}
+
+/**
+ * Share of rewards earned by `badIds`: `perRound` pays an equal budget every round by the
+ * running estimates after that round (what settles on chain); `final` pays one budget by the
+ * estimates after the last round.
+ */
+function rewardShares(
+  running: readonly Map<string, number>[],
+  badIds: readonly string[],
+): { final: number; perRound: number } {
+  const budget = 1_000_000n;
+  const pay = (scores: Map<string, number>) => {
+    const r = allocateRewards(budget, new Map([...scores].map(([id, v]) => [id, toFixedScore(v)])));
+    const total = [...r.values()].reduce((a, b) => a + b, 0n);
+    const badSum = badIds.reduce((a, id) => a + (r.get(id) ?? 0n), 0n);
+    return { bad: Number(badSum), total: Number(total) };
+  };
+  const f = pay(running.at(-1)!);
+  let bad = 0;
+  let total = 0;
+  for (const est of running) {
+    const p = pay(est);
+    bad += p.bad;
+    total += p.total;
+  }
+  return { final: f.total ? f.bad / f.total : 0, perRound: total ? bad / total : 0 };
+}
+
+async function epochRatio(
+  architecture: Awaited<ReturnType<typeof cnnModel>>['architecture'],
+  initial: Float32Array,
+  data: ReturnType<typeof slice>,
+  figures: Figures,
+): Promise<number | null> {
+  const time = async (): Promise<number> => {
+    const t = await Trainer.create(architecture);
+    try {
+      await t.train(initial, slice(data, 0, 64), hyper, 1); // warm-up
+      const t0 = performance.now();
+      await t.train(initial, data, hyper, 2);
+      return (performance.now() - t0) / 1000;
+    } finally {
+      t.dispose();
+    }
+  };
+  const current = tf.getBackend();
+  if (!(await ensureRegistered('wasm'))) return null;
+  await tf.setBackend('wasm');
+  const wasm = await time();
+  await tf.setBackend('cpu');
+  const cpu = await time();
+  await tf.setBackend(current);
+  figures['epoch_samples'] = data.y.length;
+  figures['wasm_epoch_seconds'] = Number(wasm.toFixed(3));
+  figures['cpu_epoch_seconds'] = Number(cpu.toFixed(3));
+  return r4(wasm / cpu);
+}
+
+function writeArtifacts(
+  curves: Record<string, (number | null)[]>,
+  figures: Figures,
+  quick: boolean,
+): void {
+  const dir = join(here, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'accuracy-curves.json'),
+    JSON.stringify({ quick, curves }, null, 2) + '\n',
+  );
+  const pts = (c: (number | null)[] | undefined) => (c ?? []).map((y, i) => [i + 1, y] as const);
+  const svg = lineChartSvg(
+    [
+      {
+        name: 'centralized (per epoch)',
+        points: pts(curves['central']),
+        color: '#222222',
+        dashed: true,
+      },
+      { name: 'FedAvg IID, plaintext', points: pts(curves['iid_plain']), color: '#1f77b4' },
+      {
+        name: 'FedAvg IID, SecAgg+',
+        points: pts(curves['iid_secure']),
+        color: '#ff7f0e',
+        dashed: true,
+      },
+      { name: 'FedAvg 2-class shards', points: pts(curves['shards_plain']), color: '#d62728' },
+    ],
+    {
+      title: `${String(figures['dataset'])}, small CNN, ${CLIENTS} clients x ${String(figures['samples_per_client'])} samples${quick ? ' (quick)' : ''}`,
+      xLabel: 'round (centralized: epoch)',
+      yLabel: 'test accuracy',
+      yMin: 0,
+      yMax: 1,
+    },
+  );
+  writeFileSync(join(dir, 'accuracy.svg'), svg);
+}
