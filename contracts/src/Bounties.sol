@@ -37,7 +37,9 @@ contract Bounties is ReentrancyGuardTransient {
         bytes32 validationSetHash;
     }
 
-    /// @notice Stored state of a bounty (packed into six slots plus the two hashes).
+    /// @notice Stored state of a bounty, packed into six slots plus the two hashes. Fields that
+    /// one call updates share a slot with a field that is non-zero from creation, so that no
+    /// call pays for a fresh slot: recordRound touches slots 0, 1 and 3; claim slot 4.
     struct Bounty {
         address sponsor;
         uint64 deadline;
@@ -47,10 +49,10 @@ contract Bounties is ReentrancyGuardTransient {
         uint32 minParticipants;
         IERC20 token;
         uint128 roundBudget;
-        uint128 minStake;
-        uint128 deposited;
         uint128 allocated;
+        uint128 deposited;
         uint128 paid;
+        uint128 minStake;
         uint128 refunded;
         bytes32 modelSpecHash;
         bytes32 validationSetHash;
@@ -355,11 +357,13 @@ contract Bounties is ReentrancyGuardTransient {
         return true;
     }
 
-    /// @dev Pulls `amount` from `from` and returns what actually arrived.
-    function _pull(IERC20 token, address from, uint256 amount) private returns (uint256) {
+    /// @dev Pulls `amount` from `from` and returns what actually arrived (less for
+    /// fee-on-transfer tokens; a token reporting more than it was asked for is rejected).
+    function _pull(IERC20 token, address from, uint256 amount) private returns (uint256 received) {
         uint256 before = token.balanceOf(address(this));
         token.safeTransferFrom(from, address(this), amount);
-        return token.balanceOf(address(this)) - before;
+        received = token.balanceOf(address(this)) - before;
+        if (received > amount) revert InvalidParams();
     }
 
     function _checkRecord(uint256 bountyId, uint256 round, uint256 n, uint256 nCommitments, uint256 nScores)

@@ -128,3 +128,49 @@ contract ReentrancyTest is Base {
         assertEq(evil.balanceOf(batch.accounts[0]), 50, "revenue paid once");
     }
 }
+
+/// @dev Keeps 1 % of every transfer.
+contract FeeToken is ERC20 {
+    constructor() ERC20("Fee", "FEE") {}
+
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        if (from != address(0) && to != address(0)) {
+            uint256 fee = value / 100;
+            super._update(from, address(0xFEE), fee);
+            value -= fee;
+        }
+        super._update(from, to, value);
+    }
+}
+
+contract FeeOnTransferTest is Base {
+    function test_escrowsWhatArrives() public {
+        _deploy();
+        FeeToken fee = new FeeToken();
+        Bounties.BountyParams memory p = _params(10_000, 2, 1, 100, uint64(block.timestamp + 1 days));
+        p.token = IERC20(address(fee));
+        fee.mint(sponsor, 10_000);
+        vm.startPrank(sponsor);
+        fee.approve(address(bounties), 10_000);
+        uint256 id = bounties.createBounty(p);
+        vm.stopPrank();
+        Bounties.Bounty memory b = bounties.getBounty(id);
+        assertEq(b.deposited, 9_900, "deposited what arrived");
+        assertEq(b.roundBudget, 4_950, "round budget from what arrived");
+
+        fee.mint(address(1), 200);
+        vm.startPrank(address(1));
+        fee.approve(address(bounties), 200);
+        vm.expectRevert(abi.encodeWithSelector(Bounties.StakeTooLow.selector, 99, 100));
+        bounties.join(id, 100);
+        bounties.join(id, 200);
+        vm.stopPrank();
+        (uint256 stake,) = bounties.stakeOf(id, address(1));
+        assertEq(stake, 198, "stake is what arrived");
+        assertEq(fee.balanceOf(address(bounties)), 9_900 + 198, "escrow balance");
+    }
+}
