@@ -63,3 +63,11 @@ export {
   type GroupValue,
 } from './contribution/estimates.js';
 export { allocateRewards, toFixedScore } from './contribution/rewards.js';
+export {
+  auditRewards,
+  scoreRound,
+  type AuditFinding,
+  type PublishedGroup,
+  type RoundRecord,
+  type RoundScores,
+} from './contribution/round.js';

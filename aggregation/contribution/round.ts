@@ -1,0 +1,94 @@
+/**
+ * Scoring and rewarding one round, as one pure function that the server runs and any auditor
+ * re-runs from the published record (DESIGN.md, "Measured quality"):
+ *
+ *   1. group values: exact Shapley over the groups from the utilities of all 2^G coalitions
+ *      (G <= 8 by default), U(S) = validation metric of global + mean update of groups in S;
+ *   2. person scores: each member gets its group's value times its share of the group's weight;
+ *   3. running estimates: folded into each person's mean over the rounds they joined;
+ *   4. rewards: the round budget split over this round's participants by max(0, estimate),
+ *      in integer token units via fixed-point scores (toFixedScore, 9 decimals).
+ *
+ * Everything is deterministic given the inputs, so the auditor's integers equal the server's.
+ */
+import { check } from '../errors.js';
+import type { ClientId } from '../types.js';
+import { updateEstimates, personScores, type Estimate } from './estimates.js';
+import { allocateRewards, toFixedScore } from './rewards.js';
+import { exactShapley } from './shapley.js';
+
+export interface PublishedGroup {
+  readonly members: readonly { readonly id: ClientId; readonly weight: number }[];
+}
+
+export interface RoundRecord {
+  /** Tokens (smallest unit) this round pays out. */
+  readonly budget: bigint;
+  readonly groups: readonly PublishedGroup[];
+  /** U(S) for every coalition S of groups, indexed by bit mask (bit g = group g). */
+  readonly utilities: readonly number[];
+}
+
+export interface RoundScores {
+  readonly groupValues: number[];
+  readonly personScores: Map<ClientId, number>;
+  readonly estimates: Map<ClientId, Estimate>;
+  /** The fixed-point score each participant is paid by (what goes on chain). */
+  readonly fixedScores: Map<ClientId, bigint>;
+  readonly rewards: Map<ClientId, bigint>;
+}
+
+export function scoreRound(
+  record: RoundRecord,
+  previous: ReadonlyMap<ClientId, Estimate> = new Map(),
+): RoundScores {
+  const g = record.groups.length;
+  check(g >= 1 && g <= 16, 'CONFIG', `a round needs 1..16 groups for exact scoring, got ${g}`);
+  check(
+    record.utilities.length === 1 << g,
+    'CONFIG',
+    `need ${1 << g} coalition utilities, got ${record.utilities.length}`,
+  );
+  check(record.utilities.every(Number.isFinite), 'CONFIG', 'utilities must be finite');
+  const groupValues = Array.from(exactShapley(Float64Array.from(record.utilities)));
+  const scores = personScores(
+    record.groups.map((grp, i) => ({ value: groupValues[i]!, members: grp.members })),
+  );
+  const estimates = updateEstimates(previous, scores);
+  const fixedScores = new Map(
+    [...scores.keys()].map((id) => [id, toFixedScore(estimates.get(id)!.mean)]),
+  );
+  const rewards = allocateRewards(record.budget, fixedScores);
+  return { groupValues, personScores: scores, estimates, fixedScores, rewards };
+}
+
+export interface AuditFinding {
+  readonly round: number;
+  readonly client: ClientId;
+  readonly claimed: bigint;
+  readonly derived: bigint;
+}
+
+/**
+ * Re-derives every round's rewards in order from the published records and compares them with
+ * what was paid. Returns the mismatches (an empty list is a pass).
+ */
+export function auditRewards(
+  rounds: readonly { record: RoundRecord; paid: ReadonlyMap<ClientId, bigint> }[],
+): { findings: AuditFinding[]; derived: Map<ClientId, bigint>[] } {
+  let est: ReadonlyMap<ClientId, Estimate> = new Map();
+  const findings: AuditFinding[] = [];
+  const derived: Map<ClientId, bigint>[] = [];
+  rounds.forEach(({ record, paid }, r) => {
+    const s = scoreRound(record, est);
+    est = s.estimates;
+    derived.push(s.rewards);
+    const ids = new Set([...s.rewards.keys(), ...paid.keys()]);
+    for (const client of [...ids].sort()) {
+      const d = s.rewards.get(client) ?? 0n;
+      const c = paid.get(client) ?? 0n;
+      if (d !== c) findings.push({ round: r, client, claimed: c, derived: d });
+    }
+  });
+  return { findings, derived };
+}
