@@ -36,6 +36,9 @@ export {
   packContribution,
   artifactHash,
   MAX_REWARD,
+  SCORE_DECIMALS,
+  scoreToFixed,
+  scoreFromFixed,
   type RoundContribution,
 } from './merkle.js';
 export {

@@ -138,6 +138,18 @@ describe('bounty lifecycle on anvil', () => {
       asCoordinator.recordRound(bountyId, 2, keccakText('again'), rounds[1]!),
       'RoundAlreadyRecorded',
     );
+    // a retried settlement job: same batch is a no-op, a different one is refused
+    const retried = await asCoordinator.recordRoundOnce(
+      bountyId,
+      2,
+      keccakText('again'),
+      rounds[1]!,
+    );
+    expect(retried).toEqual({ root: roundRoot(rounds[1]!), receipt: null });
+    await expectCode(
+      asCoordinator.recordRoundOnce(bountyId, 2, keccakText('x'), rounds[0]!),
+      'RoundAlreadyRecorded',
+    );
 
     // the ledger reads back from events exactly as recorded
     const recorded = await bounties.recordedRounds(bountyId);

@@ -4,7 +4,7 @@
  * keccak256 of its two children in ascending order (OpenZeppelin MerkleProof); levels pair nodes
  * left to right and promote an odd last node unchanged.
  */
-import { AbiCoder, concat, keccak256 } from 'ethers';
+import { AbiCoder, concat, formatUnits, keccak256, parseUnits } from 'ethers';
 
 export interface RoundContribution {
   /** Contributor address. */
@@ -90,4 +90,18 @@ export function packContribution(account: string, reward: bigint): bigint {
 /** The hash of a model artifact, as published in ModelRegistry and recorded in a round. */
 export function artifactHash(bytes: Uint8Array): string {
   return keccak256(bytes);
+}
+
+/** Scores go on chain as int256 fixed point with 18 decimals. */
+export const SCORE_DECIMALS = 18;
+
+/** A float score (e.g. a Shapley value) as on-chain fixed point, from its exact decimal expansion. */
+export function scoreToFixed(score: number): bigint {
+  if (!Number.isFinite(score)) throw new RangeError(`score ${score} is not finite`);
+  return parseUnits(score.toFixed(SCORE_DECIMALS), SCORE_DECIMALS);
+}
+
+/** An on-chain fixed-point score as a number. */
+export function scoreFromFixed(score: bigint): number {
+  return Number(formatUnits(score, SCORE_DECIMALS));
 }

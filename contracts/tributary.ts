@@ -296,6 +296,37 @@ export class Bounties extends Wrapper {
     return { root, receipt };
   }
 
+  /**
+   * Idempotent `recordRound` for retried jobs: when the round is already recorded with the same
+   * batch (same root) it returns that root without sending anything; a different batch throws
+   * `RoundAlreadyRecorded`.
+   */
+  async recordRoundOnce(
+    bountyId: bigint,
+    round: bigint | number,
+    modelHash: string,
+    contributions: readonly RoundContribution[],
+  ): Promise<{ root: string; receipt: ContractTransactionReceipt | null }> {
+    const expected = roundRoot(contributions);
+    const existing = await this.roundRoot(bountyId, round);
+    if (BigInt(existing) === 0n) {
+      try {
+        return await this.recordRound(bountyId, round, modelHash, contributions);
+      } catch (e) {
+        if (!(e instanceof ChainError && e.code === 'RoundAlreadyRecorded')) throw e;
+      }
+    }
+    const root = await this.roundRoot(bountyId, round);
+    if (root !== expected) {
+      throw new ChainError(
+        'RoundAlreadyRecorded',
+        [bountyId, BigInt(round)],
+        `round ${round} holds a different batch`,
+      );
+    }
+    return { root, receipt: null };
+  }
+
   /** Claims the rewards of `leaves` (all of one account) for that account. */
   async claim(
     bountyId: bigint,
