@@ -253,4 +253,34 @@ contract BountiesTest is Base {
         vm.expectRevert(abi.encodeWithSelector(Bounties.InvalidProof.selector, 1, index % 4));
         bounties.claim(id, _one(c));
     }
+
+    function test_joinClosesAtDeadline() public {
+        vm.warp(block.timestamp + 7 days + 1);
+        vm.expectRevert(abi.encodeWithSelector(Bounties.AfterDeadline.selector, id, block.timestamp - 1));
+        bounties.join(id, 10);
+    }
+
+    function test_fundWithPermit() public {
+        uint256 key = 0xA11CE;
+        address owner = vm.addr(key);
+        token.mint(owner, 500);
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes32 structHash = keccak256(
+            abi.encode(
+                keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"),
+                owner,
+                address(bounties),
+                500,
+                token.nonces(owner),
+                deadline
+            )
+        );
+        bytes32 digest = keccak256(abi.encodePacked("\x19\x01", token.DOMAIN_SEPARATOR(), structHash));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        token.permit(owner, address(bounties), 500, deadline, v, r, s);
+        assertEq(token.allowance(owner, address(bounties)), 500, "allowance from permit");
+        vm.prank(owner);
+        uint256 funded = bounties.createBounty(_params(500, 1, 1, 0, uint64(block.timestamp + 1 days)));
+        assertEq(bounties.getBounty(funded).deposited, 500, "funded");
+    }
 }

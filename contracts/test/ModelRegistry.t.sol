@@ -161,4 +161,21 @@ contract ModelRegistryTest is Base {
             return 0;
         }
     }
+
+    function test_unknownBounty() public {
+        vm.expectRevert(abi.encodeWithSelector(Bounties.UnknownBounty.selector, 42));
+        registry.publishVersion(42, 1, keccak256("w"), "u");
+        vm.expectRevert(abi.encodeWithSelector(Bounties.UnknownBounty.selector, 42));
+        registry.setLicenceTerms(42, ModelRegistry.LicenceKind.Open, IERC20(address(0)), 0);
+    }
+
+    function test_noSaleWithoutRewards() public {
+        uint256 empty = _createAs(sponsor, _params(100, 1, 1, 0, uint64(block.timestamp + 1 days)));
+        vm.prank(sponsor);
+        registry.setLicenceTerms(empty, ModelRegistry.LicenceKind.Paid, IERC20(address(token)), 10);
+        vm.warp(block.timestamp + 2 days);
+        vm.prank(buyer);
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.NoRewardsToSplit.selector, empty));
+        registry.buyLicence(empty);
+    }
 }
