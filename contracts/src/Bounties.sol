@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
@@ -23,6 +24,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 /// each round is recorded at most once; the rewards of a round are at most its budget.
 contract Bounties is ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
+    using SafeCast for uint256;
 
     /// @notice Arguments of `createBounty`.
     struct BountyParams {
@@ -152,7 +154,7 @@ contract Bounties is ReentrancyGuardTransient {
         ) revert InvalidParams();
         bountyId = ++bountyCount;
         uint256 received = _pull(p.token, msg.sender, p.budget);
-        uint128 roundBudget = uint128(received / p.rounds);
+        uint128 roundBudget = (received / p.rounds).toUint128();
         if (roundBudget == 0) revert InvalidParams();
         Bounty storage b = _bounties[bountyId];
         b.sponsor = msg.sender;
@@ -163,7 +165,7 @@ contract Bounties is ReentrancyGuardTransient {
         b.token = p.token;
         b.roundBudget = roundBudget;
         b.minStake = p.minStake;
-        b.deposited = uint128(received);
+        b.deposited = received.toUint128();
         b.modelSpecHash = p.modelSpecHash;
         b.validationSetHash = p.validationSetHash;
         emit BountyCreated(bountyId, msg.sender, p.coordinator, p, received, roundBudget);
@@ -177,7 +179,7 @@ contract Bounties is ReentrancyGuardTransient {
         if (!_settled(b)) revert BeforeDeadline(bountyId, b.deadline);
         amount = uint256(b.deposited) - b.allocated - b.refunded;
         if (amount == 0) revert NothingToRefund();
-        b.refunded += uint128(amount);
+        b.refunded += amount.toUint128();
         emit Refunded(bountyId, b.sponsor, amount);
         b.token.safeTransfer(b.sponsor, amount);
     }
@@ -195,7 +197,7 @@ contract Bounties is ReentrancyGuardTransient {
         uint256 received = amount == 0 ? 0 : _pull(b.token, msg.sender, amount);
         if (received < b.minStake) revert StakeTooLow(received, b.minStake);
         s.joined = true;
-        s.amount = uint128(received);
+        s.amount = received.toUint128();
         emit Joined(bountyId, msg.sender, received);
     }
 
@@ -215,7 +217,7 @@ contract Bounties is ReentrancyGuardTransient {
             emit Claimed(bountyId, c.round, account, c.index, c.reward);
         }
         if (amount == 0) revert NothingToClaim();
-        b.paid += uint128(amount);
+        b.paid += amount.toUint128();
         b.token.safeTransfer(account, amount);
     }
 
@@ -266,8 +268,8 @@ contract Bounties is ReentrancyGuardTransient {
         if (!_setBit(_slashed[bountyId][c.round], c.index)) revert AlreadySlashed(c.round, c.index);
         Stake storage s = _stakes[bountyId][c.account];
         if (amount == 0 || amount > s.amount) revert InvalidSlashAmount(amount, s.amount);
-        s.amount -= uint128(amount);
-        b.deposited += uint128(amount);
+        s.amount -= amount.toUint128();
+        b.deposited += amount.toUint128();
         emit Slashed(bountyId, c.round, c.account, c.index, amount);
     }
 
@@ -393,7 +395,7 @@ contract Bounties is ReentrancyGuardTransient {
         root = _merkleRoot(nodes);
         _roots[bountyId][round] = root;
         b.roundsRecorded += 1;
-        b.allocated += uint128(total);
+        b.allocated += total.toUint128();
         emit RoundRecorded(bountyId, round, modelHash, root, nodes.length, total);
     }
 
