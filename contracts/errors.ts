@@ -48,6 +48,7 @@ export const CONTRACT_ERROR_CODES = [
   // OpenZeppelin
   'ReentrancyGuardReentrantCall',
   'SafeERC20FailedOperation',
+  'SafeCastOverflowedUintDowncast',
   'ERC20InsufficientAllowance',
   'ERC20InsufficientBalance',
   'ERC20InvalidApprover',
