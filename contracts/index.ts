@@ -36,9 +36,6 @@ export {
   packContribution,
   artifactHash,
   MAX_REWARD,
-  SCORE_DECIMALS,
-  scoreToFixed,
-  scoreFromFixed,
   type RoundContribution,
 } from './merkle.js';
 export {

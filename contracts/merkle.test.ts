@@ -6,8 +6,6 @@ import {
   packContribution,
   roundProofs,
   roundRoot,
-  scoreFromFixed,
-  scoreToFixed,
   verifyProof,
   MAX_REWARD,
   type RoundContribution,
@@ -45,18 +43,5 @@ describe('round Merkle tree', () => {
     const account = '0x00000000000000000000000000000000000000aA';
     expect(packContribution(account, 5n)).toBe((0xaan << 96n) | 5n);
     expect(() => packContribution(account, MAX_REWARD + 1n)).toThrow(RangeError);
-  });
-
-  it('converts scores to 18-decimal fixed point', () => {
-    expect(scoreToFixed(0.25)).toBe(25n * 10n ** 16n);
-    expect(scoreToFixed(-1.5)).toBe(-15n * 10n ** 17n);
-    fc.assert(
-      fc.property(fc.double({ min: -1e6, max: 1e6, noNaN: true }), (x) => {
-        expect(Math.abs(scoreFromFixed(scoreToFixed(x)) - x)).toBeLessThanOrEqual(
-          1e-9 * Math.max(1, Math.abs(x)),
-        );
-      }),
-    );
-    expect(() => scoreToFixed(Number.NaN)).toThrow(RangeError);
   });
 });

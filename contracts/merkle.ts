@@ -4,14 +4,17 @@
  * keccak256 of its two children in ascending order (OpenZeppelin MerkleProof); levels pair nodes
  * left to right and promote an odd last node unchanged.
  */
-import { AbiCoder, concat, formatUnits, keccak256, parseUnits } from 'ethers';
+import { AbiCoder, concat, keccak256 } from 'ethers';
 
 export interface RoundContribution {
   /** Contributor address. */
   account: string;
   /** Commitment to the contributor's update (bytes32 hex). */
   commitment: string;
-  /** Quality score, fixed point (negative scores earn nothing). */
+  /**
+   * Quality score in fixed point, as produced by aggregation's `toFixedScore` (the contract only
+   * checks its sign: a negative score earns nothing and may be slashed).
+   */
   score: bigint;
   /** Reward in token units, < 2^96. */
   reward: bigint;
@@ -90,18 +93,4 @@ export function packContribution(account: string, reward: bigint): bigint {
 /** The hash of a model artifact, as published in ModelRegistry and recorded in a round. */
 export function artifactHash(bytes: Uint8Array): string {
   return keccak256(bytes);
-}
-
-/** Scores go on chain as int256 fixed point with 18 decimals. */
-export const SCORE_DECIMALS = 18;
-
-/** A float score (e.g. a Shapley value) as on-chain fixed point, from its exact decimal expansion. */
-export function scoreToFixed(score: number): bigint {
-  if (!Number.isFinite(score)) throw new RangeError(`score ${score} is not finite`);
-  return parseUnits(score.toFixed(SCORE_DECIMALS), SCORE_DECIMALS);
-}
-
-/** An on-chain fixed-point score as a number. */
-export function scoreFromFixed(score: bigint): number {
-  return Number(formatUnits(score, SCORE_DECIMALS));
 }
