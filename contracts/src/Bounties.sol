@@ -236,7 +236,9 @@ contract Bounties is ReentrancyGuardTransient {
     // ---------------------------------------------------------------- coordinator
 
     /// @notice Records round `round` (1-based) of a bounty in one batch. Only the coordinator,
-    /// not after the deadline, exactly once per round.
+    /// not after the deadline, exactly once per round, with at least max(1, minParticipants)
+    /// contributors who all joined the bounty. Emits one `ContributionRecorded` per contributor
+    /// (in batch order: the n-th event is leaf n) and one `RoundRecorded`.
     /// @param modelHash keccak256 of the round's published model artifact.
     /// @param accountsAndRewards per contributor `uint256(uint160(account)) << 96 | reward` (reward < 2^96).
     /// @param commitments per contributor, a commitment to its update (e.g. its group aggregate's hash).
