@@ -1,0 +1,45 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { DataSource as DataSourceToken } from 'typeorm';
+import { AuthController } from './auth/auth.controller.js';
+import { AuthService } from './auth/auth.service.js';
+import { BountiesController } from './bounties/bounties.controller.js';
+import { BountiesService } from './bounties/bounties.service.js';
+import { ChainService, type Chain } from './chain/chain.service.js';
+import type { ServerConfig } from './config.js';
+import { AgentGateway } from './gateway/agent.gateway.js';
+import { Hub } from './gateway/hub.js';
+import { ModelsController } from './models/models.controller.js';
+import { ModelsService } from './models/models.service.js';
+import { QueueService } from './queue/queue.service.js';
+import { RoundsService } from './rounds/rounds.service.js';
+import { SettlementService } from './rounds/settlement.service.js';
+import { CHAIN_ID, CONFIG } from './tokens.js';
+
+/**
+ * The aggregator. Infrastructure (data source, chain connection) is created before the module so
+ * that the embedded defaults and migrations finish before any service starts.
+ */
+@Module({})
+export class AppModule {
+  static forRoot(config: ServerConfig, ds: DataSource, chain: Chain): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: [AuthController, BountiesController, ModelsController],
+      providers: [
+        { provide: CONFIG, useValue: config },
+        { provide: DataSourceToken, useValue: ds },
+        { provide: CHAIN_ID, useValue: chain.chainId },
+        { provide: ChainService, useFactory: () => new ChainService(chain) },
+        AuthService,
+        Hub,
+        QueueService,
+        ModelsService,
+        RoundsService,
+        SettlementService,
+        BountiesService,
+        AgentGateway,
+      ],
+    };
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * EIP-712 sign-in. The server issues a challenge (random nonce, expiry); the agent signs it with its
+ * wallet; the server recovers the signer and burns the nonce. Both sides build the typed data with
+ * these functions, so the agent's protocol client imports nothing else from the server.
+ */
+import { TypedDataEncoder, verifyTypedData } from 'ethers';
+
+export const SIGN_IN_TYPES = {
+  SignIn: [
+    { name: 'agent', type: 'address' },
+    { name: 'nonce', type: 'bytes32' },
+    { name: 'expiry', type: 'uint64' },
+    { name: 'server', type: 'string' },
+  ],
+} as const;
+
+export interface SignInDomain {
+  name: 'Tributary';
+  version: '1';
+  chainId: number;
+}
+
+export interface SignInMessage {
+  agent: string;
+  nonce: string;
+  /** Unix seconds. */
+  expiry: number;
+  /** Server origin, so a signature for one aggregator cannot be replayed at another. */
+  server: string;
+}
+
+export interface SignInChallenge {
+  domain: SignInDomain;
+  types: typeof SIGN_IN_TYPES;
+  message: SignInMessage;
+}
+
+export function signInDomain(chainId: number): SignInDomain {
+  return { name: 'Tributary', version: '1', chainId };
+}
+
+/** Recovers the signer of a challenge (throws on malformed signatures). */
+export function recoverSignIn(challenge: SignInChallenge, signature: string): string {
+  return verifyTypedData(
+    challenge.domain,
+    { SignIn: [...SIGN_IN_TYPES.SignIn] },
+    challenge.message,
+    signature,
+  );
+}
+
+export function signInDigest(challenge: SignInChallenge): string {
+  return TypedDataEncoder.hash(
+    challenge.domain,
+    { SignIn: [...SIGN_IN_TYPES.SignIn] },
+    challenge.message,
+  );
+}

@@ -1,0 +1,63 @@
+/** Server configuration, read once from the environment (or given directly by tests and benchmarks). */
+export interface ServerConfig {
+  /** HTTP + Socket.IO port; 0 picks a free one. */
+  port: number;
+  host: string;
+  /** postgres:// URL; undefined starts the embedded Postgres under `dataDir`. */
+  databaseUrl?: string;
+  /** Schema holding every table (lets tests and several deployments share one database). */
+  dbSchema: string;
+  /** redis:// URL; undefined starts an embedded redis-server. */
+  redisUrl?: string;
+  /** Prefix for BullMQ queues and Socket.IO adapter channels on the shared Redis. */
+  redisPrefix: string;
+  /** JSON-RPC URL of the chain; undefined starts anvil and deploys the contracts. */
+  chainRpcUrl?: string;
+  /** Coordinator's private key (records rounds on chain). Required with chainRpcUrl. */
+  coordinatorKey?: string;
+  /** Deployed contract addresses (JSON), required with chainRpcUrl. */
+  contractAddresses?: Record<string, string>;
+  /** Directory for embedded services' data and published model artefacts. */
+  dataDir: string;
+  /** Largest Socket.IO message, bytes. Must exceed the largest masked vector. */
+  maxMessageBytes: number;
+  /** Stage deadlines, milliseconds. */
+  stageTimeoutsMs: { keys: number; shares: number; masked: number; unmask: number };
+  /** Seconds a sign-in challenge stays valid. */
+  challengeTtlS: number;
+  /** Run the BullMQ workers in this process. */
+  workers: boolean;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const num = (name: string, dflt: number): number => {
+    const v = env[name];
+    if (v === undefined || v === '') return dflt;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new Error(`${name} must be a number, got ${v}`);
+    return n;
+  };
+  return {
+    port: num('PORT', 3000),
+    host: env.HOST ?? '0.0.0.0',
+    databaseUrl: env.DATABASE_URL || undefined,
+    dbSchema: env.DB_SCHEMA || 'tributary',
+    redisUrl: env.REDIS_URL || undefined,
+    redisPrefix: env.REDIS_PREFIX || 'tributary',
+    chainRpcUrl: env.CHAIN_RPC_URL || undefined,
+    coordinatorKey: env.COORDINATOR_KEY || undefined,
+    contractAddresses: env.CONTRACT_ADDRESSES
+      ? (JSON.parse(env.CONTRACT_ADDRESSES) as Record<string, string>)
+      : undefined,
+    dataDir: env.DATA_DIR || '.data',
+    maxMessageBytes: num('MAX_MESSAGE_BYTES', 64 * 1024 * 1024),
+    stageTimeoutsMs: {
+      keys: num('STAGE_KEYS_MS', 10_000),
+      shares: num('STAGE_SHARES_MS', 10_000),
+      masked: num('STAGE_MASKED_MS', 120_000),
+      unmask: num('STAGE_UNMASK_MS', 10_000),
+    },
+    challengeTtlS: num('CHALLENGE_TTL_S', 300),
+    workers: env.WORKERS !== '0',
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * Typed protocol errors. Every rejection a client can see carries one of these codes so that the
+ * client can act on it (retry later, re-sign, give up on the round) without parsing prose.
+ */
+export const ErrorCodes = [
+  'BAD_REQUEST',
+  'BAD_SIGNATURE',
+  'CHALLENGE_EXPIRED',
+  'UNAUTHENTICATED',
+  'NOT_FOUND',
+  'NOT_JOINED',
+  'NOT_IN_ROUND',
+  'NOT_IN_GROUP',
+  'STAGE_CLOSED',
+  'WRONG_STAGE',
+  'DUPLICATE',
+  'VECTOR_LENGTH',
+  'BOUNTY_NOT_FUNDED',
+  'BOUNTY_MISMATCH',
+  'NO_LICENCE',
+  'INTERNAL',
+] as const;
+export type ErrorCode = (typeof ErrorCodes)[number];
+
+export class ProtocolError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** Wire form of an error, as sent in Socket.IO acknowledgements and REST bodies. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string };
+}
+
+export function toErrorBody(err: unknown): ErrorBody {
+  if (err instanceof ProtocolError) return { error: { code: err.code, message: err.message } };
+  return { error: { code: 'INTERNAL', message: 'internal error' } };
+}

@@ -1,0 +1,96 @@
+import { Inject, Logger } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  type OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import type { Namespace, Socket } from 'socket.io';
+import { AuthService } from '../auth/auth.service.js';
+import { ProtocolError, toErrorBody } from '../errors.js';
+import { RoundsService } from '../rounds/rounds.service.js';
+import { agentRoom, bountyRoom, Hub } from './hub.js';
+import { JoinMsg, StageMsg } from './wire.js';
+
+function addressOf(socket: Socket): string {
+  const a = (socket.data as { address?: string }).address;
+  if (!a) throw new ProtocolError('UNAUTHENTICATED', 'not signed in');
+  return a;
+}
+
+async function answer<T>(fn: () => Promise<T>): Promise<T | ReturnType<typeof toErrorBody>> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof ProtocolError)) new Logger('AgentGateway').error(err);
+    return toErrorBody(err);
+  }
+}
+
+/**
+ * The agents' namespace. Sign-in happens in the handshake (`auth: { address, nonce, signature }`
+ * over an EIP-712 challenge from `POST /auth/challenge`), so every socket here is authenticated.
+ */
+@WebSocketGateway({ namespace: '/agents', cors: { origin: '*' } })
+export class AgentGateway implements OnGatewayInit {
+  private readonly log = new Logger('AgentGateway');
+
+  constructor(
+    @Inject(AuthService) private readonly auth: AuthService,
+    @Inject(Hub) private readonly hub: Hub,
+    @Inject(RoundsService) private readonly rounds: RoundsService,
+  ) {}
+
+  afterInit(ns: Namespace): void {
+    this.hub.ns = ns;
+    ns.use((socket, next) => {
+      this.auth
+        .verify((socket.handshake.auth ?? {}) as Record<string, unknown>)
+        .then(async (address) => {
+          (socket.data as { address: string }).address = address;
+          await socket.join(agentRoom(address));
+          next();
+        })
+        .catch((err: unknown) => {
+          const body = toErrorBody(err);
+          const e = new Error(body.error.message) as Error & { data: unknown };
+          e.data = body.error;
+          next(e);
+        });
+    });
+  }
+
+  @SubscribeMessage('join')
+  join(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
+    return answer(async () => {
+      const address = addressOf(socket);
+      const msg = JoinMsg.safeParse(body);
+      if (!msg.success) throw new ProtocolError('BAD_REQUEST', 'join needs { bountyId }');
+      const info = await this.rounds.join(address, msg.data.bountyId);
+      await socket.join(bountyRoom(msg.data.bountyId));
+      // Resume: re-send the active round and the open stage's message, if any.
+      await this.rounds.resume(address, msg.data.bountyId);
+      this.rounds.scheduleOpen(msg.data.bountyId);
+      return { ok: true, ...info };
+    });
+  }
+
+  @SubscribeMessage('stage')
+  stage(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
+    return answer(async () => {
+      const address = addressOf(socket);
+      const msg = StageMsg.safeParse(body);
+      if (!msg.success) {
+        throw new ProtocolError('BAD_REQUEST', 'stage needs { roundId, stage, message }');
+      }
+      await this.rounds.accept(address, msg.data);
+      return { ok: true };
+    });
+  }
+
+  @SubscribeMessage('status')
+  status(@ConnectedSocket() socket: Socket) {
+    return answer(async () => ({ ok: true, ...(await this.rounds.status(addressOf(socket))) }));
+  }
+}

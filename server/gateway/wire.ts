@@ -1,0 +1,48 @@
+/**
+ * Envelope of the agent namespace (`/agents`). Stage payloads inside are the SecAgg+ messages of
+ * `aggregation/`, carried as schema-checked bytes.
+ *
+ * agent -> server (each with an acknowledgement `{ ok: true, ... }` or `{ error: { code, message } }`):
+ *   join   { bountyId }                       enter a bounty's pool; resumes an active round
+ *   stage  { roundId, stage, message, samples? } one SecAgg+ stage message
+ *   status {}                                 rounds taken part in, scores, rewards
+ * server -> agent:
+ *   round        RoundStart                   you are in round r, group g: fetch the model, train
+ *   stage        StageOpen                    the server's message opening a stage for you
+ *   round-end    { roundId, state, reason? }  the round (for you) is over
+ *   reward       { roundId, bountyId, round, score, reward }
+ */
+import { z } from 'zod';
+import { AGENT_STAGES } from '../db/entities.js';
+
+export const JoinMsg = z.object({ bountyId: z.number().int().nonnegative() });
+
+/** The SecAgg+ message itself is parsed against its stage's schema by the rounds service. */
+export const StageMsg = z.object({
+  roundId: z.number().int().positive(),
+  stage: z.enum(AGENT_STAGES),
+  message: z.unknown(),
+  /** Sample weight, declared with the masked input (rewards scale by it). */
+  samples: z.number().optional(),
+});
+export type StageMsg = z.infer<typeof StageMsg>;
+
+export interface RoundStart {
+  roundId: number;
+  bountyId: number;
+  round: number;
+  modelVersion: number;
+  /** GET path of the model to train from. */
+  modelUrl: string;
+  group: { index: number; members: string[]; threshold: number; myId: number };
+  quant: Record<string, number>;
+  train: { epochs: number; batchSize: number; learningRate: number };
+  deadline: number;
+}
+
+export interface StageOpen {
+  roundId: number;
+  stage: (typeof AGENT_STAGES)[number];
+  payload: unknown;
+  deadline: number;
+}

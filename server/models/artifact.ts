@@ -1,0 +1,40 @@
+/**
+ * Published model artefacts in the tfjs Layers format: `model.json` (topology + weights manifest)
+ * and one `weights.bin` (float32, little-endian, in manifest order). The version hash that goes on
+ * chain is keccak256(keccak256(model.json) || keccak256(weights.bin)), so anyone holding the two
+ * files can check them against the chain.
+ */
+import { concat, keccak256 } from 'ethers';
+import type { BountySpec } from '../db/entities.js';
+
+export const WEIGHTS_FILE = 'weights.bin';
+
+export function modelJson(spec: BountySpec, weightsPath = WEIGHTS_FILE): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      format: 'layers-model',
+      generatedBy: 'tributary',
+      convertedBy: null,
+      modelTopology: spec.modelTopology,
+      weightsManifest: [{ paths: [weightsPath], weights: spec.weightSpecs }],
+    }),
+  );
+}
+
+export function artifactHash(modelJsonBytes: Uint8Array, weightsBytes: Uint8Array): string {
+  return keccak256(concat([keccak256(modelJsonBytes), keccak256(weightsBytes)]));
+}
+
+export function paramCount(spec: BountySpec): number {
+  return spec.weightSpecs.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+export function weightsToBytes(w: Float32Array): Buffer {
+  return Buffer.from(w.buffer, w.byteOffset, w.byteLength);
+}
+
+export function bytesToWeights(b: Uint8Array): Float32Array {
+  const copy = new Uint8Array(b.byteLength);
+  copy.set(b);
+  return new Float32Array(copy.buffer);
+}

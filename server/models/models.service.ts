@@ -1,0 +1,69 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { Bounty, ModelVersion } from '../db/entities.js';
+import { ProtocolError } from '../errors.js';
+import { artifactHash, bytesToWeights, modelJson, weightsToBytes } from './artifact.js';
+
+@Injectable()
+export class ModelsService {
+  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+
+  /** Stores a model version (idempotent: an existing version is returned unchanged). */
+  async publish(
+    em: EntityManager,
+    bounty: Bounty,
+    version: number,
+    weights: Float32Array,
+    optimizerState: Float32Array | null = null,
+  ): Promise<ModelVersion> {
+    const existing = await em
+      .getRepository(ModelVersion)
+      .findOneBy({ bountyId: bounty.id, version });
+    if (existing) return existing;
+    const json = modelJson(bounty.spec);
+    const bin = weightsToBytes(weights);
+    const row = em.getRepository(ModelVersion).create({
+      bountyId: bounty.id,
+      version,
+      hash: artifactHash(json, bin),
+      modelJson: json,
+      weights: Buffer.from(bin),
+      optimizerState: optimizerState ? Buffer.from(weightsToBytes(optimizerState)) : null,
+    });
+    return em.getRepository(ModelVersion).save(row);
+  }
+
+  async latest(
+    bountyId: number,
+    em: EntityManager = this.ds.manager,
+  ): Promise<ModelVersion | null> {
+    return em
+      .getRepository(ModelVersion)
+      .findOne({ where: { bountyId }, order: { version: 'DESC' } });
+  }
+
+  async get(bountyId: number, version?: number): Promise<ModelVersion> {
+    const row =
+      version === undefined
+        ? await this.latest(bountyId)
+        : await this.ds.getRepository(ModelVersion).findOneBy({ bountyId, version });
+    if (!row)
+      throw new ProtocolError(
+        'NOT_FOUND',
+        `no model version ${version ?? 'latest'} of bounty ${bountyId}`,
+      );
+    return row;
+  }
+
+  async list(bountyId: number): Promise<{ version: number; hash: string; createdAt: Date }[]> {
+    return this.ds.getRepository(ModelVersion).find({
+      where: { bountyId },
+      select: { version: true, hash: true, createdAt: true },
+      order: { version: 'ASC' },
+    });
+  }
+
+  weightsOf(row: ModelVersion): Float32Array {
+    return bytesToWeights(row.weights);
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The round pipeline on BullMQ. One queue per deployment (prefix from configuration); jobs are
+ * named by what they do and carry only ids, because every step reads its state from Postgres.
+ * Job ids are deterministic (e.g. `close:42:keys`), so enqueueing twice is a no-op and a retried
+ * job finds its work already done.
+ */
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { CONFIG } from '../tokens.js';
+import type { ServerConfig } from '../config.js';
+
+export type JobName = 'open-round' | 'close-stage' | 'aggregate' | 'score' | 'settle';
+export type Handler = (data: Record<string, unknown>, job: Job) => Promise<void>;
+
+export const QUEUE_NAME = 'rounds';
+
+@Injectable()
+export class QueueService implements OnModuleDestroy {
+  private readonly log = new Logger('Queue');
+  private readonly connection: Redis;
+  readonly queue: Queue;
+  private readonly workers: Worker[] = [];
+  private readonly workerConnections: Redis[] = [];
+  private readonly handlers = new Map<JobName, Handler>();
+
+  constructor(@Inject(CONFIG) private readonly config: ServerConfig) {
+    this.connection = new Redis(config.redisUrl!, { maxRetriesPerRequest: null });
+    this.queue = new Queue(QUEUE_NAME, {
+      connection: this.connection,
+      prefix: config.redisPrefix,
+      defaultJobOptions: {
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 200 },
+        removeOnComplete: true,
+        removeOnFail: 1000,
+      },
+    });
+  }
+
+  register(name: JobName, handler: Handler): void {
+    this.handlers.set(name, handler);
+  }
+
+  /** Starts the workers: a fast lane for round-critical jobs and a slow lane for scoring/settling. */
+  start(): void {
+    if (!this.config.workers || this.workers.length) return;
+    const make = (lanes: JobName[], concurrency: number, queueName: string): Worker => {
+      const connection = new Redis(this.config.redisUrl!, { maxRetriesPerRequest: null });
+      this.workerConnections.push(connection);
+      const w = new Worker(
+        queueName,
+        async (job) => {
+          const h = this.handlers.get(job.name as JobName);
+          if (!h || !lanes.includes(job.name as JobName))
+            throw new Error(`no handler for ${job.name}`);
+          await h(job.data as Record<string, unknown>, job);
+        },
+        {
+          connection,
+          prefix: this.config.redisPrefix,
+          concurrency,
+        },
+      );
+      w.on('failed', (job, err) => {
+        this.log.warn(
+          `${job?.name} ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}`,
+        );
+      });
+      w.on('error', (err) => this.log.error(err.message));
+      return w;
+    };
+    this.workers.push(make(['open-round', 'close-stage', 'aggregate'], 4, QUEUE_NAME));
+    this.workers.push(make(['score', 'settle'], 1, SLOW_QUEUE));
+  }
+
+  private slowQueue?: Queue;
+  private queueFor(name: JobName): Queue {
+    if (name === 'score' || name === 'settle') {
+      this.slowQueue ??= new Queue(SLOW_QUEUE, {
+        connection: this.connection,
+        prefix: this.config.redisPrefix,
+        defaultJobOptions: {
+          attempts: 8,
+          backoff: { type: 'exponential', delay: 500 },
+          removeOnComplete: true,
+          removeOnFail: 1000,
+        },
+      });
+      return this.slowQueue;
+    }
+    return this.queue;
+  }
+
+  async add(
+    name: JobName,
+    data: Record<string, unknown>,
+    jobId: string,
+    opts: JobsOptions = {},
+  ): Promise<void> {
+    await this.queueFor(name).add(name, data, { jobId, ...opts });
+  }
+
+  /** Moves a delayed job forward (a stage that everyone answered closes now). */
+  async promote(name: JobName, jobId: string): Promise<boolean> {
+    const job = await this.queueFor(name).getJob(jobId);
+    if (!job) return false;
+    try {
+      if (await job.isDelayed()) {
+        await job.promote();
+        return true;
+      }
+    } catch {
+      // raced with the timer: the job is already running
+    }
+    return false;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+    await this.queue.close();
+    await this.slowQueue?.close();
+    for (const c of this.workerConnections) c.disconnect();
+    this.connection.disconnect();
+  }
+}
+
+export const SLOW_QUEUE = 'settlement';

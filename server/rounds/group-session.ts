@@ -1,0 +1,145 @@
+/**
+ * Rebuilds a group's SecAgg+ server state from the stage messages stored in Postgres. Messages of a
+ * closed stage never change (late ones are refused under the round's row lock), so a state rebuilt
+ * on any instance is the same; the in-process cache only saves the replay.
+ */
+import { AggregationError } from '../../aggregation/errors.js';
+import { SecAggGroupServer } from '../../aggregation/secagg/server.js';
+import type { GroupParams } from '../../aggregation/secagg/params.js';
+import type { EntityManager } from 'typeorm';
+import type { AgentStage, Round, RoundGroup } from '../db/entities.js';
+import { decodeStored, plainBytes } from './codec.js';
+
+export const roundKey = (r: Pick<Round, 'bountyId' | 'number'>): string =>
+  `${r.bountyId}:${r.number}`;
+export const groupKey = (g: Pick<RoundGroup, 'index'>): string => `g${g.index}`;
+
+export function groupParams(round: Round, group: RoundGroup, dim: number): GroupParams {
+  return {
+    round: roundKey(round),
+    group: groupKey(group),
+    dim,
+    neighbours: group.neighbours,
+    threshold: group.threshold,
+  };
+}
+
+/** The message a stage's close hands each member (the input of that member's next step). */
+export type Outgoing = Map<string, unknown>;
+
+const ORDER: AgentStage[] = ['keys', 'shares', 'masked', 'unmask'];
+
+export function toWire(
+  stage: AgentStage,
+  address: string,
+  round: Round,
+  group: RoundGroup,
+  payload: Buffer,
+): unknown {
+  if (stage === 'masked') {
+    return {
+      type: 'masked',
+      round: roundKey(round),
+      group: groupKey(group),
+      client: address,
+      vector: plainBytes(payload),
+    };
+  }
+  return decodeStored(payload);
+}
+
+export function closeStage(s: SecAggGroupServer, stage: AgentStage): Outgoing {
+  switch (stage) {
+    case 'keys': {
+      const roster = s.closeAdvertise();
+      return new Map(roster.map((m) => [m.client, roster]));
+    }
+    case 'shares':
+      return s.closeShares();
+    case 'masked': {
+      const req = s.closeMasked();
+      return new Map(req.survivors.map((c) => [c, req]));
+    }
+    case 'unmask':
+      throw new Error('the unmask stage ends with finish()');
+  }
+}
+
+interface Cached {
+  session: SecAggGroupServer;
+  /** Stages closed so far. */
+  closed: number;
+  last: Outgoing | null;
+}
+
+export class GroupSessions {
+  private readonly cache = new Map<number, Cached>();
+
+  /**
+   * A session with every stage before `stage` closed and `stage`'s stored messages received.
+   * Returns also what the last close sent out (for resuming agents).
+   */
+  async upTo(
+    em: EntityManager,
+    round: Round,
+    group: RoundGroup,
+    dim: number,
+    stage: AgentStage,
+    opts: { receive: boolean } = { receive: true },
+  ): Promise<{ session: SecAggGroupServer; last: Outgoing | null; rejected: string[] }> {
+    const target = ORDER.indexOf(stage);
+    let c = this.cache.get(group.id);
+    if (!c || c.closed > target) {
+      c = {
+        session: new SecAggGroupServer(groupParams(round, group, dim), group.members),
+        closed: 0,
+        last: null,
+      };
+    }
+    const rejected: string[] = [];
+    const needed = ORDER.slice(c.closed, opts.receive ? target + 1 : target);
+    if (needed.length) {
+      // The caller keeps the session again once its close succeeded.
+      this.cache.delete(group.id);
+      const rows: { stage: AgentStage; address: string; payload: Buffer }[] = await em.query(
+        `SELECT stage, address, payload FROM stage_message WHERE group_id = $1 AND stage = ANY($2) ORDER BY id`,
+        [group.id, needed],
+      );
+      for (const st of needed) {
+        for (const r of rows) {
+          if (r.stage !== st) continue;
+          try {
+            await c.session.receive(toWire(st, r.address, round, group, r.payload));
+          } catch (err) {
+            if (!(err instanceof AggregationError)) throw err;
+            if (process.env.TEST_LOG) console.warn('rejected', st, r.address, err.message);
+            rejected.push(r.address);
+          }
+        }
+        if (ORDER.indexOf(st) < target) {
+          c.last = closeStage(c.session, st);
+          c.closed = ORDER.indexOf(st) + 1;
+        }
+      }
+    }
+    return { session: c.session, last: c.last, rejected };
+  }
+
+  /** Keeps a session whose stages before `closedThrough` (exclusive index) are closed. */
+  keep(
+    groupId: number,
+    session: SecAggGroupServer,
+    closed: AgentStage | 'none',
+    last: Outgoing | null,
+  ): void {
+    this.cache.set(groupId, {
+      session,
+      closed: closed === 'none' ? 0 : ORDER.indexOf(closed) + 1,
+      last,
+    });
+  }
+
+  forget(groupId: number): void {
+    this.cache.delete(groupId);
+  }
+}

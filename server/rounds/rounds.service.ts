@@ -1,0 +1,643 @@
+/**
+ * The round state machine: open -> keys -> shares -> masked -> unmask -> aggregated -> scored ->
+ * settled, or aborted with a reason. Every transition is a row update under the round's lock; agents'
+ * messages are stored before they are acknowledged; stage deadlines are delayed BullMQ jobs that a
+ * stage everyone answered promotes. Nothing here lives only in memory.
+ */
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { getAddress, keccak256, verifyMessage } from 'ethers';
+import { DataSource, In, type EntityManager } from 'typeorm';
+import { AggregationError } from '../../aggregation/errors.js';
+import { decodeSum, makeQuantConfig, type QuantConfig } from '../../aggregation/quantize.js';
+import { defaultGroupParams } from '../../aggregation/secagg/graph.js';
+import { keysPayload } from '../../aggregation/secagg/keys.js';
+import {
+  AdvertiseKeys,
+  MaskedInput,
+  ShareKeys,
+  Unmask,
+} from '../../aggregation/secagg/messages.js';
+import type { ServerConfig } from '../config.js';
+import {
+  AGENT_STAGES,
+  Bounty,
+  BountyMember,
+  Participant,
+  Round,
+  RoundGroup,
+  type AgentStage,
+  type RoundState,
+} from '../db/entities.js';
+import { ProtocolError } from '../errors.js';
+import { Hub } from '../gateway/hub.js';
+import type { RoundStart } from '../gateway/wire.js';
+import { paramCount, weightsToBytes } from '../models/artifact.js';
+import { ModelsService } from '../models/models.service.js';
+import { QueueService } from '../queue/queue.service.js';
+import { CONFIG } from '../tokens.js';
+import { applyStrategy } from './strategy.js';
+import { encodeStored } from './codec.js';
+import { drawGroups } from './grouping.js';
+import { closeStage, GroupSessions, groupKey, roundKey, type Outgoing } from './group-session.js';
+
+const ACTIVE: ReadonlySet<RoundState> = new Set(['open', 'keys', 'shares', 'masked', 'unmask']);
+const DONE: RoundState[] = ['aggregated', 'scored', 'settled'];
+const NEXT: Record<AgentStage, RoundState> = {
+  keys: 'shares',
+  shares: 'masked',
+  masked: 'unmask',
+  unmask: 'aggregated',
+};
+const PREV: Record<AgentStage, string> = {
+  keys: 'selected',
+  shares: 'keys',
+  masked: 'shares',
+  unmask: 'masked',
+};
+const SCHEMA = { keys: AdvertiseKeys, shares: ShareKeys, masked: MaskedInput, unmask: Unmask };
+/** Advisory-lock namespace for "one round opens at a time per bounty". */
+const OPEN_LOCK = 0x7472;
+/** Largest integer sample weight an update may carry (agents cap theirs to it). */
+export const DEFAULT_MAX_WEIGHT = 1 << 14;
+
+export interface StageEnvelope {
+  roundId: number;
+  stage: AgentStage;
+  message: unknown;
+  samples?: number;
+}
+
+function signedBy(m: AdvertiseKeys, address: string): boolean {
+  try {
+    return getAddress(verifyMessage(keysPayload(m), m.signature)) === address;
+  } catch {
+    return false;
+  }
+}
+
+export function quantOf(round: Round): QuantConfig {
+  return makeQuantConfig({
+    clip: round.quant.clip!,
+    maxClients: round.quant.maxClients!,
+    maxWeight: round.quant.maxWeight!,
+    scale: round.quant.scale!,
+  });
+}
+
+@Injectable()
+export class RoundsService implements OnModuleInit {
+  private readonly log = new Logger('Rounds');
+  readonly sessions = new GroupSessions();
+
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(CONFIG) private readonly config: ServerConfig,
+    @Inject(QueueService) private readonly queue: QueueService,
+    @Inject(Hub) private readonly hub: Hub,
+    @Inject(ModelsService) private readonly models: ModelsService,
+  ) {}
+
+  onModuleInit(): void {
+    this.queue.register('open-round', (d) => this.openRound(Number(d.bountyId)));
+    this.queue.register('close-stage', (d) =>
+      d.stage === 'unmask'
+        ? this.aggregate(Number(d.roundId))
+        : this.closeStage(Number(d.roundId), d.stage as AgentStage),
+    );
+    this.queue.register('aggregate', (d) => this.aggregate(Number(d.roundId)));
+  }
+
+  // ---------------------------------------------------------------- joining
+
+  async join(address: string, bountyId: number) {
+    const bounty = await this.ds.getRepository(Bounty).findOneBy({ id: bountyId });
+    if (!bounty) throw new ProtocolError('NOT_FOUND', `no bounty ${bountyId}`);
+    if (bounty.status !== 'open')
+      throw new ProtocolError('STAGE_CLOSED', `bounty ${bountyId} is finished`);
+    await this.ds
+      .createQueryBuilder()
+      .insert()
+      .into(BountyMember)
+      .values({ bountyId, address })
+      .orIgnore()
+      .execute();
+    return {
+      bounty: {
+        id: bounty.id,
+        roundsTotal: bounty.roundsTotal,
+        minParticipants: bounty.spec.minParticipants,
+        train: bounty.spec.train,
+      },
+    };
+  }
+
+  /** Asks a worker to open the next round if none is running and enough agents are online. */
+  scheduleOpen(bountyId: number, delayMs = 100): void {
+    const bucket = Math.floor(Date.now() / 250);
+    this.queue
+      .add('open-round', { bountyId }, `open-${bountyId}-${bucket}`, { delay: delayMs })
+      .catch((err: unknown) => this.log.error(err));
+  }
+
+  async openRound(bountyId: number): Promise<void> {
+    const opened = await this.ds.transaction(async (em) => {
+      await em.query('SELECT pg_advisory_xact_lock($1, $2)', [OPEN_LOCK, bountyId]);
+      const bounty = await em.findOneBy(Bounty, { id: bountyId });
+      if (!bounty || bounty.status !== 'open') return null;
+      const last = await em.findOne(Round, { where: { bountyId }, order: { number: 'DESC' } });
+      if (last && ACTIVE.has(last.state)) return null;
+      const done = await em.count(Round, { where: { bountyId, state: In(DONE) } });
+      if (done >= bounty.roundsTotal) {
+        await em.update(Bounty, { id: bountyId }, { status: 'finished' });
+        return null;
+      }
+      const members = new Set(
+        (await em.find(BountyMember, { where: { bountyId } })).map((m) => m.address),
+      );
+      const online = (await this.hub.connected(bountyId)).filter((a) => members.has(a));
+      const spec = bounty.spec;
+      if (online.length < Math.max(3, spec.minParticipants)) return null;
+      const groups = drawGroups(online, spec.minGroupSize, spec.maxGroups);
+      if (groups.length === 0) return null;
+      const model = await this.models.latest(bountyId, em);
+      if (!model) throw new Error(`bounty ${bountyId} has no initial model`);
+      const maxClients = Math.max(...groups.map((g) => g.length));
+      const q = makeQuantConfig({ clip: spec.clip, maxClients, maxWeight: DEFAULT_MAX_WEIGHT });
+      const now = Date.now();
+      const deadline = now + this.config.stageTimeoutsMs.keys;
+      const round = await em.save(
+        em.create(Round, {
+          bountyId,
+          number: (last?.number ?? 0) + 1,
+          state: 'keys',
+          abortReason: null,
+          modelVersion: model.version,
+          quant: { clip: q.clip, scale: q.scale, maxClients: q.maxClients, maxWeight: q.maxWeight },
+          stageDeadline: new Date(deadline),
+          timing: { open: now, keys: now },
+          scoring: null,
+        }),
+      );
+      const rows: RoundGroup[] = [];
+      for (let i = 0; i < groups.length; i++) {
+        const members = [...groups[i]!].sort();
+        const p = defaultGroupParams(members.length);
+        rows.push(
+          await em.save(
+            em.create(RoundGroup, {
+              roundId: round.id,
+              index: i,
+              members,
+              threshold: p.threshold,
+              neighbours: p.neighbours,
+              state: 'active',
+              dropReason: null,
+              survivors: [],
+              sum: null,
+              weight: 0,
+              sumHash: null,
+            }),
+          ),
+        );
+      }
+      await em.insert(
+        Participant,
+        rows.flatMap((g) =>
+          g.members.map((address) => ({
+            roundId: round.id,
+            address,
+            groupId: g.id,
+            progress: 'selected',
+            samples: 0,
+            score: null,
+            reward: null,
+          })),
+        ),
+      );
+      return { round, groups: rows, bounty, deadline };
+    });
+    if (!opened) return;
+    const { round, groups, bounty, deadline } = opened;
+    this.log.log(
+      `bounty ${bountyId} round ${round.number}: ${groups.map((g) => g.members.length).join('+')} agents`,
+    );
+    await this.queue.add(
+      'close-stage',
+      { roundId: round.id, stage: 'keys' },
+      `close-${round.id}-keys`,
+      { delay: this.config.stageTimeoutsMs.keys },
+    );
+    for (const g of groups) {
+      for (const address of g.members)
+        this.hub.toAgent(address, 'round', this.roundStart(bounty, round, g, address, deadline));
+    }
+  }
+
+  private roundStart(
+    bounty: Bounty,
+    round: Round,
+    g: RoundGroup,
+    address: string,
+    deadline: number,
+  ): RoundStart {
+    return {
+      roundId: round.id,
+      bountyId: bounty.id,
+      round: round.number,
+      modelVersion: round.modelVersion,
+      modelUrl: `/models/${bounty.id}/versions/${round.modelVersion}/model.json`,
+      group: {
+        index: g.index,
+        members: g.members,
+        threshold: g.threshold,
+        myId: g.members.indexOf(address) + 1,
+        // SecAgg+ parameters every member must agree on.
+        ...{
+          neighbours: g.neighbours,
+          key: groupKey(g),
+          round: roundKey(round),
+          dim: paramCount(bounty.spec) + 1,
+        },
+      } as RoundStart['group'],
+      quant: round.quant,
+      train: bounty.spec.train,
+      deadline,
+    };
+  }
+
+  // ---------------------------------------------------------------- stage messages
+
+  async accept(addressIn: string, env: StageEnvelope): Promise<void> {
+    const address = getAddress(addressIn);
+    const { roundId, stage } = env;
+    const parsed = SCHEMA[stage].safeParse(env.message);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new ProtocolError(
+        'BAD_REQUEST',
+        `${stage}: ${issue?.path.join('.')} ${issue?.message}`,
+      );
+    }
+    const msg = parsed.data;
+    await this.ds.transaction(async (em) => {
+      const [round] = (await em.query(
+        `SELECT id, bounty_id AS "bountyId", number, state, quant FROM round WHERE id = $1 FOR SHARE`,
+        [roundId],
+      )) as Round[];
+      if (!round) throw new ProtocolError('NOT_FOUND', `no round ${roundId}`);
+      if (round.state !== stage) {
+        const ahead = AGENT_STAGES.indexOf(stage) > AGENT_STAGES.indexOf(round.state as AgentStage);
+        throw ahead && ACTIVE.has(round.state)
+          ? new ProtocolError('WRONG_STAGE', `round ${roundId} is in stage ${round.state}`)
+          : new ProtocolError(
+              'STAGE_CLOSED',
+              `stage ${stage} of round ${roundId} is closed (${round.state})`,
+            );
+      }
+      const p = await em.findOneBy(Participant, { roundId, address });
+      if (!p) throw new ProtocolError('NOT_IN_ROUND', `${address} is not in round ${roundId}`);
+      if (p.progress === stage) throw new ProtocolError('DUPLICATE', `${stage} already received`);
+      if (p.progress !== PREV[stage]) {
+        throw new ProtocolError(
+          'NOT_IN_GROUP',
+          `${address} is no longer in its group (${p.progress})`,
+        );
+      }
+      const group = await em.findOneBy(RoundGroup, { id: p.groupId });
+      if (!group || group.state !== 'active')
+        throw new ProtocolError('NOT_IN_GROUP', 'group dropped');
+      if (
+        msg.round !== roundKey(round) ||
+        msg.group !== groupKey(group) ||
+        msg.client !== address
+      ) {
+        throw new ProtocolError(
+          'BAD_REQUEST',
+          'message header names another round, group or client',
+        );
+      }
+      let samples = p.samples;
+      let payload: Buffer;
+      if (stage === 'keys') {
+        const m = msg as AdvertiseKeys;
+        if (!signedBy(m, address))
+          throw new ProtocolError('BAD_SIGNATURE', 'advertised keys are not signed by the agent');
+        payload = encodeStored(m);
+      } else if (stage === 'masked') {
+        const m = msg as MaskedInput;
+        const bounty = await em.findOneByOrFail(Bounty, { id: round.bountyId });
+        const dim = paramCount(bounty.spec) + 1;
+        if (m.vector.byteLength !== dim * 4) {
+          throw new ProtocolError(
+            'VECTOR_LENGTH',
+            `masked input of ${m.vector.byteLength} bytes, round wants ${dim * 4}`,
+          );
+        }
+        const s = env.samples;
+        if (typeof s !== 'number' || !Number.isInteger(s) || s < 1 || s > round.quant.maxWeight!) {
+          throw new ProtocolError(
+            'BAD_REQUEST',
+            `samples must be an integer in [1, ${round.quant.maxWeight}]`,
+          );
+        }
+        samples = s;
+        payload = Buffer.from(m.vector.buffer, m.vector.byteOffset, m.vector.byteLength);
+      } else {
+        payload = encodeStored(msg);
+      }
+      await em.query(
+        `INSERT INTO stage_message (group_id, stage, address, payload) VALUES ($1, $2, $3, $4)`,
+        [group.id, stage, address, payload],
+      );
+      await em.update(Participant, { roundId, address }, { progress: stage, samples });
+    });
+    // Counted after commit: two last answers committing together both see zero (a harmless
+    // double close), never neither.
+    const [{ waiting }] = (await this.ds.query(
+      `SELECT count(*)::int AS waiting FROM participant WHERE round_id = $1 AND progress = $2`,
+      [roundId, PREV[stage]],
+    )) as { waiting: number }[];
+    if (waiting === 0) await this.closeNow(roundId, stage);
+  }
+
+  private async closeNow(roundId: number, stage: AgentStage): Promise<void> {
+    const id = `close-${roundId}-${stage}`;
+    if (!(await this.queue.promote('close-stage', id))) {
+      // Not delayed any more (running or done): the job's own state check makes this a no-op.
+      await this.queue.add('close-stage', { roundId, stage }, `${id}-early`);
+    }
+  }
+
+  async closeStage(roundId: number, stage: AgentStage): Promise<void> {
+    const dimOf = (b: Bounty) => paramCount(b.spec) + 1;
+    const result = await this.ds.transaction(async (em) => {
+      const round = await em.findOne(Round, {
+        where: { id: roundId },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!round || round.state !== stage) return null;
+      const bounty = await em.findOneByOrFail(Bounty, { id: round.bountyId });
+      const groups = await em.find(RoundGroup, {
+        where: { roundId, state: 'active' },
+        order: { index: 'ASC' },
+      });
+      const out: { address: string; payload: unknown }[] = [];
+      const keep: {
+        g: RoundGroup;
+        session: Awaited<ReturnType<GroupSessions['upTo']>>['session'];
+        last: Outgoing;
+      }[] = [];
+      for (const g of groups) {
+        try {
+          const { session } = await this.sessions.upTo(em, round, g, dimOf(bounty), stage);
+          const sent = closeStage(session, stage);
+          for (const [address, payload] of sent) out.push({ address, payload });
+          keep.push({ g, session, last: sent });
+        } catch (err) {
+          if (!(err instanceof AggregationError)) throw err;
+          await this.dropGroup(em, g, err.message);
+        }
+      }
+      const expected = out.map((o) => o.address);
+      await em.query(
+        `UPDATE participant SET progress = 'dropped' WHERE round_id = $1 AND progress <> 'dropped' AND NOT (address = ANY($2))`,
+        [roundId, expected],
+      );
+      const now = Date.now();
+      if (keep.length === 0) {
+        await this.abort(em, round, `every group fell below its threshold in stage ${stage}`);
+        return { aborted: true as const, round };
+      }
+      const next = NEXT[stage] as AgentStage;
+      const deadline = now + this.config.stageTimeoutsMs[next];
+      await em.update(
+        Round,
+        { id: roundId },
+        {
+          state: next,
+          stageDeadline: new Date(deadline),
+          timing: { ...round.timing, [next]: now },
+        },
+      );
+      return { aborted: false as const, round, next, deadline, out, keep };
+    });
+    if (!result) return;
+    if (result.aborted) {
+      this.afterAbort(result.round);
+      return;
+    }
+    for (const k of result.keep) this.sessions.keep(k.g.id, k.session, stage, k.last);
+    await this.queue.add(
+      'close-stage',
+      { roundId, stage: result.next },
+      `close-${roundId}-${result.next}`,
+      { delay: this.config.stageTimeoutsMs[result.next] },
+    );
+    for (const o of result.out) {
+      this.hub.toAgent(o.address, 'stage', {
+        roundId,
+        stage: result.next,
+        payload: o.payload,
+        deadline: result.deadline,
+      });
+    }
+  }
+
+  private async dropGroup(em: EntityManager, g: RoundGroup, reason: string): Promise<void> {
+    this.sessions.forget(g.id);
+    await em.update(RoundGroup, { id: g.id }, { state: 'dropped', dropReason: reason });
+    await em.query(`DELETE FROM stage_message WHERE group_id = $1 AND stage = 'masked'`, [g.id]);
+    this.log.warn(`group ${g.id} dropped: ${reason}`);
+  }
+
+  private async abort(em: EntityManager, round: Round, reason: string): Promise<void> {
+    await em.update(
+      Round,
+      { id: round.id },
+      {
+        state: 'aborted',
+        abortReason: reason,
+        stageDeadline: null,
+        timing: { ...round.timing, aborted: Date.now() },
+      },
+    );
+    await em.query(
+      `DELETE FROM stage_message WHERE group_id IN (SELECT id FROM round_group WHERE round_id = $1) AND stage = 'masked'`,
+      [round.id],
+    );
+  }
+
+  private afterAbort(round: Round): void {
+    this.log.warn(`round ${round.id} aborted`);
+    void this.notifyRoundEnd(round.id, 'aborted');
+    this.scheduleOpen(round.bountyId, 1000);
+  }
+
+  private async notifyRoundEnd(roundId: number, state: RoundState, reason?: string): Promise<void> {
+    const ps = await this.ds.getRepository(Participant).findBy({ roundId });
+    this.hub.toAgents(
+      ps.map((p) => p.address),
+      'round-end',
+      { roundId, state, reason },
+    );
+  }
+
+  // ---------------------------------------------------------------- aggregation
+
+  /** Closes the unmask stage: unmask + sum each group, apply the strategy, publish the model. */
+  async aggregate(roundId: number): Promise<void> {
+    const result = await this.ds.transaction(async (em) => {
+      const round = await em.findOne(Round, {
+        where: { id: roundId },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!round || round.state !== 'unmask') return null;
+      const bounty = await em.findOneByOrFail(Bounty, { id: round.bountyId });
+      const dim = paramCount(bounty.spec) + 1;
+      const q = quantOf(round);
+      const groups = await em.find(RoundGroup, {
+        where: { roundId, state: 'active' },
+        order: { index: 'ASC' },
+      });
+      const t0 = Date.now();
+      const sums: { mean: Float32Array; weight: number }[] = [];
+      for (const g of groups) {
+        try {
+          const { session } = await this.sessions.upTo(em, round, g, dim, 'unmask');
+          const res = await session.finish();
+          const { mean, totalWeight } = decodeSum(res.sum, q);
+          if (totalWeight === 0)
+            throw new AggregationError('BELOW_THRESHOLD', 'group carries no weight');
+          await em.update(
+            RoundGroup,
+            { id: g.id },
+            {
+              state: 'aggregated',
+              survivors: res.included,
+              sum: Buffer.from(weightsToBytes(mean)),
+              weight: totalWeight,
+              sumHash: keccak256(
+                new Uint8Array(res.sum.buffer, res.sum.byteOffset, res.sum.byteLength),
+              ),
+            },
+          );
+          // Participants outside the sum (dropped after sending) earn nothing this round.
+          await em.query(
+            `UPDATE participant SET progress = 'dropped' WHERE group_id = $1 AND NOT (address = ANY($2))`,
+            [g.id, res.included],
+          );
+          await em.query(
+            `DELETE FROM stage_message WHERE group_id = $1 AND stage IN ('masked', 'shares')`,
+            [g.id],
+          );
+          sums.push({ mean, weight: totalWeight });
+        } catch (err) {
+          if (!(err instanceof AggregationError)) throw err;
+          await this.dropGroup(em, g, err.message);
+        } finally {
+          this.sessions.forget(g.id);
+        }
+      }
+      const t1 = Date.now();
+      if (sums.length === 0) {
+        await this.abort(em, round, 'no group could be unmasked');
+        return { aborted: true as const, round };
+      }
+      const total = sums.reduce((a, s) => a + s.weight, 0);
+      const update = new Float32Array(dim - 1);
+      for (const s of sums) {
+        const f = s.weight / total;
+        for (let i = 0; i < update.length; i++) update[i] = update[i]! + s.mean[i]! * f;
+      }
+      const base = await this.models.get(bounty.id, round.modelVersion);
+      const { weights, state } = applyStrategy(
+        bounty.spec.strategy,
+        this.models.weightsOf(base),
+        update,
+        base.optimizerState,
+      );
+      const published = await this.models.publish(
+        em,
+        bounty,
+        round.modelVersion + 1,
+        weights,
+        state,
+      );
+      const now = Date.now();
+      await em.update(
+        Round,
+        { id: roundId },
+        {
+          state: 'aggregated',
+          stageDeadline: null,
+          timing: {
+            ...round.timing,
+            unmaskClosed: t0,
+            unmasked: t1,
+            aggregated: now,
+            published: now,
+          },
+        },
+      );
+      return { aborted: false as const, round, published };
+    });
+    if (!result) return;
+    if (result.aborted) {
+      this.afterAbort(result.round);
+      return;
+    }
+    const { round, published } = result;
+    this.log.log(
+      `bounty ${round.bountyId} round ${round.number} aggregated -> model v${published.version}`,
+    );
+    void this.notifyRoundEnd(roundId, 'aggregated');
+    // Scoring and settlement run behind the next round; the next round opens now.
+    await this.queue.add('score', { roundId }, `score-${roundId}`);
+    this.scheduleOpen(round.bountyId, 0);
+  }
+
+  // ---------------------------------------------------------------- resume and status
+
+  /** Re-sends an agent its active round and, if it has not answered yet, the open stage's message. */
+  async resume(addressIn: string, bountyId: number): Promise<void> {
+    const address = getAddress(addressIn);
+    const round = await this.ds
+      .getRepository(Round)
+      .findOne({ where: { bountyId }, order: { number: 'DESC' } });
+    if (!round || !ACTIVE.has(round.state)) return;
+    const p = await this.ds.getRepository(Participant).findOneBy({ roundId: round.id, address });
+    if (!p || p.progress === 'dropped') return;
+    const bounty = await this.ds.getRepository(Bounty).findOneByOrFail({ id: bountyId });
+    const g = await this.ds.getRepository(RoundGroup).findOneByOrFail({ id: p.groupId });
+    if (g.state !== 'active') return;
+    const deadline = round.stageDeadline?.getTime() ?? Date.now();
+    this.hub.toAgent(address, 'round', this.roundStart(bounty, round, g, address, deadline));
+    const stage = round.state as AgentStage;
+    if (stage === 'keys' || p.progress !== PREV[stage]) return;
+    const { last } = await this.sessions.upTo(
+      this.ds.manager,
+      round,
+      g,
+      paramCount(bounty.spec) + 1,
+      stage,
+      {
+        receive: false,
+      },
+    );
+    const payload = last?.get(address);
+    if (payload !== undefined)
+      this.hub.toAgent(address, 'stage', { roundId: round.id, stage, payload, deadline });
+  }
+
+  async status(addressIn: string) {
+    const address = getAddress(addressIn);
+    const rows = (await this.ds.query(
+      `SELECT r.bounty_id AS "bountyId", r.number AS round, r.state, p.progress, p.samples, p.score, p.reward::text AS reward
+         FROM participant p JOIN round r ON r.id = p.round_id
+        WHERE p.address = $1 ORDER BY r.bounty_id, r.number`,
+      [address],
+    )) as { reward: string | null }[];
+    const earned = rows.reduce((a, r) => a + BigInt(r.reward ?? '0'), 0n);
+    return { address, rounds: rows, earned: earned.toString() };
+  }
+}
