@@ -1,9 +1,16 @@
-import { Controller, Get, Inject, Param, ParseIntPipe } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, ParseIntPipe, Post } from '@nestjs/common';
 import { BountiesService } from './bounties.service.js';
 
 @Controller('bounties')
 export class BountiesController {
   constructor(@Inject(BountiesService) private readonly bounties: BountiesService) {}
+
+  /** Registers a bounty created and funded on chain (checked against the chain). */
+  @Post()
+  @HttpCode(201)
+  register(@Body() body: unknown) {
+    return this.bounties.register(body);
+  }
 
   @Get()
   list() {
@@ -13,5 +20,16 @@ export class BountiesController {
   @Get(':id')
   async show(@Param('id', ParseIntPipe) id: number) {
     return this.bounties.summary(await this.bounties.get(id));
+  }
+
+  /** Rounds with their groups, utilities, Shapley values, rewards and chain receipts. */
+  @Get(':id/rounds')
+  rounds(@Param('id', ParseIntPipe) id: number) {
+    return this.bounties.rounds(id);
+  }
+
+  @Get(':id/contributors')
+  contributors(@Param('id', ParseIntPipe) id: number) {
+    return this.bounties.contributors(id);
   }
 }

@@ -103,9 +103,13 @@ export class Round {
   @Column({ type: 'integer', name: 'bounty_id' })
   bountyId!: number;
 
-  /** 1-based round number within the bounty. */
+  /** 1-based attempt number within the bounty (aborted rounds use one too). */
   @Column({ type: 'integer' })
   number!: number;
+
+  /** The round's number on chain (1..rounds), given when it aggregates; aborted rounds have none. */
+  @Column({ type: 'integer', nullable: true, name: 'ledger_round' })
+  ledgerRound!: number | null;
 
   @Column({ type: 'varchar', length: 16 })
   state!: RoundState;
@@ -128,14 +132,9 @@ export class Round {
   @Column({ type: 'jsonb', default: () => "'{}'" })
   timing!: Record<string, number>;
 
-  /** Group utilities and Shapley values once scored. */
+  /** The published scoring record (see rounds/settlement.service.ts, StoredScoring). */
   @Column({ type: 'jsonb', nullable: true })
-  scoring!: {
-    utilities: Record<string, number>;
-    groupValues: number[];
-    baseline: number;
-    metric: string;
-  } | null;
+  scoring!: Record<string, unknown> | null;
 
   @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
   createdAt!: Date;

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { AuthService } from '../auth/auth.service.js';
+import { BountiesService } from '../bounties/bounties.service.js';
 import { ProtocolError, toErrorBody } from '../errors.js';
 import { RoundsService } from '../rounds/rounds.service.js';
 import { agentRoom, bountyRoom, Hub } from './hub.js';
@@ -40,6 +41,7 @@ export class AgentGateway implements OnGatewayInit {
     @Inject(AuthService) private readonly auth: AuthService,
     @Inject(Hub) private readonly hub: Hub,
     @Inject(RoundsService) private readonly rounds: RoundsService,
+    @Inject(BountiesService) private readonly bounties: BountiesService,
   ) {}
 
   afterInit(ns: Namespace): void {
@@ -67,6 +69,9 @@ export class AgentGateway implements OnGatewayInit {
       const address = addressOf(socket);
       const msg = JoinMsg.safeParse(body);
       if (!msg.success) throw new ProtocolError('BAD_REQUEST', 'join needs { bountyId }');
+      if (!(await this.bounties.joinedOnChain(msg.data.bountyId, address))) {
+        throw new ProtocolError('NOT_JOINED', 'join (stake in) the bounty on chain first');
+      }
       const info = await this.rounds.join(address, msg.data.bountyId);
       await socket.join(bountyRoom(msg.data.bountyId));
       // Resume: re-send the active round and the open stage's message, if any.

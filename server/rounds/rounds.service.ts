@@ -6,7 +6,7 @@
  */
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { getAddress, keccak256, verifyMessage } from 'ethers';
-import { DataSource, In, type EntityManager } from 'typeorm';
+import { DataSource, IsNull, Not, type EntityManager } from 'typeorm';
 import { AggregationError } from '../../aggregation/errors.js';
 import { decodeSum, makeQuantConfig, type QuantConfig } from '../../aggregation/quantize.js';
 import { defaultGroupParams } from '../../aggregation/secagg/graph.js';
@@ -41,7 +41,6 @@ import { drawGroups } from './grouping.js';
 import { closeStage, GroupSessions, groupKey, roundKey, type Outgoing } from './group-session.js';
 
 const ACTIVE: ReadonlySet<RoundState> = new Set(['open', 'keys', 'shares', 'masked', 'unmask']);
-const DONE: RoundState[] = ['aggregated', 'scored', 'settled'];
 const NEXT: Record<AgentStage, RoundState> = {
   keys: 'shares',
   shares: 'masked',
@@ -146,7 +145,7 @@ export class RoundsService implements OnModuleInit {
       if (!bounty || bounty.status !== 'open') return null;
       const last = await em.findOne(Round, { where: { bountyId }, order: { number: 'DESC' } });
       if (last && ACTIVE.has(last.state)) return null;
-      const done = await em.count(Round, { where: { bountyId, state: In(DONE) } });
+      const done = await em.count(Round, { where: { bountyId, ledgerRound: Not(IsNull()) } });
       if (done >= bounty.roundsTotal) {
         await em.update(Bounty, { id: bountyId }, { status: 'finished' });
         return null;
@@ -176,6 +175,7 @@ export class RoundsService implements OnModuleInit {
           stageDeadline: new Date(deadline),
           timing: { open: now, keys: now },
           scoring: null,
+          ledgerRound: null,
         }),
       );
       const rows: RoundGroup[] = [];
@@ -543,17 +543,11 @@ export class RoundsService implements OnModuleInit {
         await this.abort(em, round, 'no group could be unmasked');
         return { aborted: true as const, round };
       }
-      const total = sums.reduce((a, s) => a + s.weight, 0);
-      const update = new Float32Array(dim - 1);
-      for (const s of sums) {
-        const f = s.weight / total;
-        for (let i = 0; i < update.length; i++) update[i] = update[i]! + s.mean[i]! * f;
-      }
       const base = await this.models.get(bounty.id, round.modelVersion);
       const { weights, state } = applyStrategy(
         bounty.spec.strategy,
         this.models.weightsOf(base),
-        update,
+        sums.map((x) => ({ delta: x.mean, weight: x.weight })),
         base.optimizerState,
       );
       const published = await this.models.publish(
@@ -569,6 +563,10 @@ export class RoundsService implements OnModuleInit {
         { id: roundId },
         {
           state: 'aggregated',
+          ledgerRound:
+            (await em.count(Round, {
+              where: { bountyId: bounty.id, ledgerRound: Not(IsNull()) },
+            })) + 1,
           stageDeadline: null,
           timing: {
             ...round.timing,

@@ -1,8 +1,54 @@
+/**
+ * Scoring and settlement, which run behind the next round (a slow lane of the queue, one job at a
+ * time so rounds settle in order):
+ *   score  - utilities U(S) of every coalition of groups on the sponsor's validation set, then
+ *            aggregation's `scoreRound` (group Shapley, per-person estimates, rewards);
+ *   settle - one batched `recordRound` per (bounty, round), exactly once (`recordRoundOnce` is a
+ *            no-op when the same batch is already on chain), the model version's hash published
+ *            in the registry, receipts stored, agents told what they earned.
+ */
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { AbiCoder, keccak256 } from 'ethers';
+import { DataSource, In } from 'typeorm';
+import { scoreRound, type RoundRecord } from '../../aggregation/contribution/round.js';
+import type { Estimate } from '../../aggregation/contribution/estimates.js';
+import { toChainError, type RoundContribution } from '../../contracts/index.js';
+import { ChainService } from '../chain/chain.service.js';
+import { Bounty, ChainReceipt, Participant, Round, RoundGroup } from '../db/entities.js';
+import { Hub } from '../gateway/hub.js';
+import { bytesToWeights } from '../models/artifact.js';
+import { makeEvaluator } from '../models/evaluate.js';
+import { ModelsService } from '../models/models.service.js';
+import { decodeValidation } from '../models/validation.js';
 import { QueueService } from '../queue/queue.service.js';
 
-/** Scoring and on-chain settlement, which run behind the next round. */
+/** What is kept of a scored round: enough for anyone to recompute its rewards. */
+export interface StoredScoring {
+  record: {
+    budget: string;
+    groups: { members: { id: string; weight: number }[] }[];
+    utilities: number[];
+  };
+  groupValues: number[];
+  fixedScores: Record<string, string>;
+  rewards: Record<string, string>;
+  metric: 'accuracy';
+}
+
+function toRecord(s: StoredScoring['record']): RoundRecord {
+  return { budget: BigInt(s.budget), groups: s.groups, utilities: s.utilities };
+}
+
+/** Commitment of a contributor to the group aggregate its update is in. */
+export function contributionCommitment(roundKey: string, sumHash: string, account: string): string {
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(
+      ['string', 'bytes32', 'address'],
+      [roundKey, sumHash, account],
+    ),
+  );
+}
+
 @Injectable()
 export class SettlementService implements OnModuleInit {
   private readonly log = new Logger('Settlement');
@@ -10,10 +56,191 @@ export class SettlementService implements OnModuleInit {
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(QueueService) private readonly queue: QueueService,
+    @Inject(ChainService) private readonly chain: ChainService,
+    @Inject(ModelsService) private readonly models: ModelsService,
+    @Inject(Hub) private readonly hub: Hub,
   ) {}
 
   onModuleInit(): void {
-    this.queue.register('score', async () => undefined);
-    this.queue.register('settle', async () => undefined);
+    this.queue.register('score', (d) => this.score(Number(d.roundId)));
+    this.queue.register('settle', (d) => this.settle(Number(d.roundId)));
+  }
+
+  /** Running estimates before `round`, re-derived from the stored records of earlier rounds. */
+  private async previousEstimates(round: Round): Promise<Map<string, Estimate>> {
+    const earlier = await this.ds.getRepository(Round).find({
+      where: { bountyId: round.bountyId, state: In(['aggregated', 'scored', 'settled']) },
+      order: { number: 'ASC' },
+    });
+    let est = new Map<string, Estimate>();
+    for (const r of earlier) {
+      if (r.number >= round.number) break;
+      const s = r.scoring as unknown as StoredScoring | null;
+      if (!s) throw new Error(`round ${r.number} of bounty ${r.bountyId} is not scored yet`);
+      est = scoreRound(toRecord(s.record), est).estimates;
+    }
+    return est;
+  }
+
+  async score(roundId: number): Promise<void> {
+    const round = await this.ds.getRepository(Round).findOneBy({ id: roundId });
+    if (!round || round.state !== 'aggregated') return;
+    const t0 = Date.now();
+    const bounty = await this.ds.getRepository(Bounty).findOneByOrFail({ id: round.bountyId });
+    const groups = await this.ds
+      .getRepository(RoundGroup)
+      .find({ where: { roundId, state: 'aggregated' }, order: { index: 'ASC' } });
+    const parts = await this.ds.getRepository(Participant).findBy({ roundId, progress: 'unmask' });
+    const weightOf = new Map(parts.map((p) => [p.address, p.samples]));
+    const base = await this.models.get(bounty.id, round.modelVersion);
+    const baseW = this.models.weightsOf(base);
+    const means = groups.map((g) => ({ mean: bytesToWeights(g.sum!), weight: g.weight }));
+    const evaluator = await makeEvaluator(base.modelJson, decodeValidation(bounty.validation));
+    const utilities: number[] = [];
+    try {
+      for (let mask = 0; mask < 1 << groups.length; mask++) {
+        const w = new Float32Array(baseW);
+        let total = 0;
+        for (let g = 0; g < groups.length; g++) if (mask & (1 << g)) total += means[g]!.weight;
+        for (let g = 0; g < groups.length; g++) {
+          if (!(mask & (1 << g))) continue;
+          const f = means[g]!.weight / total;
+          const m = means[g]!.mean;
+          for (let i = 0; i < w.length; i++) w[i] = w[i]! + f * m[i]!;
+        }
+        utilities.push(await evaluator.accuracy(w));
+      }
+    } finally {
+      evaluator.dispose();
+    }
+    const prev = await this.previousEstimates(round);
+    const { roundBudget } = await this.chain.bounties.getBounty(BigInt(bounty.id));
+    const record: StoredScoring['record'] = {
+      budget: roundBudget.toString(),
+      groups: groups.map((g) => ({
+        members: g.survivors.map((id) => ({ id, weight: weightOf.get(id) ?? 0 })),
+      })),
+      utilities,
+    };
+    const s = scoreRound(toRecord(record), prev);
+    const scoring: StoredScoring = {
+      record,
+      groupValues: s.groupValues,
+      fixedScores: Object.fromEntries([...s.fixedScores].map(([k, v]) => [k, v.toString()])),
+      rewards: Object.fromEntries([...s.rewards].map(([k, v]) => [k, v.toString()])),
+      metric: 'accuracy',
+    };
+    await this.ds.transaction(async (em) => {
+      for (const [address, score] of s.personScores) {
+        await em.update(
+          Participant,
+          { roundId, address },
+          { score, reward: (s.rewards.get(address) ?? 0n).toString() },
+        );
+      }
+      const res = await em
+        .createQueryBuilder()
+        .update(Round)
+        .set({
+          state: 'scored',
+          scoring: scoring as never,
+          timing: () =>
+            `timing || '${JSON.stringify({ scoredIn: Date.now() - t0, scored: Date.now() })}'::jsonb`,
+        })
+        .where('id = :id AND state = :s', { id: roundId, s: 'aggregated' })
+        .execute();
+      if (res.affected !== 1) throw new Error('round changed while scoring');
+    });
+    await this.queue.add('settle', { roundId }, `settle-${roundId}`);
+  }
+
+  async settle(roundId: number): Promise<void> {
+    const round = await this.ds.getRepository(Round).findOneBy({ id: roundId });
+    if (!round || round.state !== 'scored' || round.ledgerRound === null) return;
+    const t0 = Date.now();
+    const scoring = round.scoring as unknown as StoredScoring;
+    const groups = await this.ds
+      .getRepository(RoundGroup)
+      .find({ where: { roundId, state: 'aggregated' }, order: { index: 'ASC' } });
+    const version = await this.models.get(round.bountyId, round.modelVersion + 1);
+    const key = `${round.bountyId}:${round.number}`;
+    const contributions: RoundContribution[] = groups.flatMap((g) =>
+      [...g.survivors].sort().map((account) => ({
+        account,
+        commitment: contributionCommitment(key, g.sumHash!, account),
+        score: BigInt(scoring.fixedScores[account] ?? '0'),
+        reward: BigInt(scoring.rewards[account] ?? '0'),
+      })),
+    );
+    const bountyId = BigInt(round.bountyId);
+    let recorded;
+    try {
+      recorded = await this.chain.bounties.recordRoundOnce(
+        bountyId,
+        round.ledgerRound,
+        version.hash,
+        contributions,
+      );
+    } catch (err) {
+      throw toChainError(err);
+    }
+    await this.saveReceipt(round, 'recordRound', recorded.receipt);
+    // Registry versions go 1, 2, ... in order; publish any this bounty is missing up to this one.
+    const latest = Number(await this.chain.registry.latestVersion(bountyId));
+    for (let v = latest + 1; v <= version.version; v++) {
+      const mv = await this.models.get(round.bountyId, v);
+      const receipt = await this.chain.registry.publishVersion(
+        bountyId,
+        v,
+        mv.hash,
+        `/models/${round.bountyId}/versions/${v}/model.json`,
+      );
+      await this.saveReceipt(round, `publishVersion:${v}`, receipt);
+    }
+    await this.ds
+      .createQueryBuilder()
+      .update(Round)
+      .set({
+        state: 'settled',
+        timing: () =>
+          `timing || '${JSON.stringify({ settledIn: Date.now() - t0, settled: Date.now() })}'::jsonb`,
+      })
+      .where('id = :id AND state = :s', { id: roundId, s: 'scored' })
+      .execute();
+    for (const c of contributions) {
+      this.hub.toAgent(c.account, 'reward', {
+        roundId,
+        bountyId: round.bountyId,
+        round: round.ledgerRound,
+        score: c.score.toString(),
+        reward: c.reward.toString(),
+      });
+    }
+    this.log.log(
+      `bounty ${round.bountyId} round ${round.ledgerRound} settled (${contributions.length} contributions)`,
+    );
+  }
+
+  private async saveReceipt(
+    round: Round,
+    kind: string,
+    receipt: { hash: string; blockNumber: number; gasUsed: bigint } | null,
+  ): Promise<void> {
+    if (!receipt) return; // already on chain from an earlier attempt, whose receipt is stored
+    await this.ds
+      .createQueryBuilder()
+      .insert()
+      .into(ChainReceipt)
+      .values({
+        bountyId: round.bountyId,
+        roundNumber: round.number,
+        kind,
+        txHash: receipt.hash,
+        blockNumber: receipt.blockNumber,
+        status: 'confirmed',
+        gasUsed: Number(receipt.gasUsed),
+      })
+      .orIgnore()
+      .execute();
   }
 }

@@ -1,15 +1,17 @@
 /**
- * Test harness: a server on its own Postgres schema and Redis prefix (the services are shared),
- * a bounty seeded directly in the database, and in-process protocol agents.
+ * Test harness: a server on its own Postgres schema and Redis prefix (the services are shared), a
+ * dev chain with the contracts deployed, a sponsor who creates and funds a bounty on chain and
+ * registers it over REST, and agents who join on chain.
  */
 import { randomBytes } from 'node:crypto';
 import { Wallet } from 'ethers';
-import type { Chain } from '../chain/chain.service.js';
 import { startServer, type RunningServer } from '../app.js';
+import { startLocalChain } from '../chain/attach.js';
+import type { Chain } from '../chain/chain.service.js';
 import { loadConfig, type ServerConfig } from '../config.js';
 import { dropSchema } from '../db/datasource.js';
-import { Bounty, type BountySpec } from '../db/entities.js';
-import { ModelsService } from '../models/models.service.js';
+import { artifactHash } from '../models/artifact.js';
+import { encodeValidation, validationHash, type ValidationSet } from '../models/validation.js';
 
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -29,20 +31,13 @@ export function testConfig(over: Partial<ServerConfig> = {}): ServerConfig {
   };
 }
 
-/** A chain stand-in for tests that do not touch contracts (no RPC calls are made). */
-export function offlineChain(): Chain {
-  return {
-    chainId: 31337,
-    provider: undefined as never,
-    coordinator: Wallet.createRandom() as unknown as Chain['coordinator'],
-    contracts: {},
-    addresses: {},
-  };
+export function startTestChain(accounts = 20): Promise<Chain> {
+  return startLocalChain(accounts);
 }
 
 export async function startTestServer(
+  chain: Chain,
   over: Partial<ServerConfig> = {},
-  chain = offlineChain(),
 ): Promise<RunningServer> {
   return startServer(testConfig(over), {
     chain,
@@ -55,13 +50,12 @@ export async function stopTestServer(s: RunningServer): Promise<void> {
   await dropSchema(s.config.databaseUrl!, s.config.dbSchema);
 }
 
-/** A tiny dense model: `inputs` -> `classes` softmax (weights: kernel + bias). */
-export function denseSpec(
-  inputs: number,
-  classes: number,
-  over: Partial<BountySpec> = {},
-): BountySpec {
-  return {
+/** tfjs model.json of a dense softmax classifier `inputs` -> `classes` (kernel + bias). */
+export function denseModelJson(inputs: number, classes: number): string {
+  return JSON.stringify({
+    format: 'layers-model',
+    generatedBy: 'tributary-test',
+    convertedBy: null,
     modelTopology: {
       class_name: 'Sequential',
       config: {
@@ -86,38 +80,102 @@ export function denseSpec(
       keras_version: 'tfjs-layers 4.22.0',
       backend: 'tensor_flow.js',
     },
-    weightSpecs: [
-      { name: 'dense/kernel', shape: [inputs, classes], dtype: 'float32' },
-      { name: 'dense/bias', shape: [classes], dtype: 'float32' },
+    weightsManifest: [
+      {
+        paths: ['weights.bin'],
+        weights: [
+          { name: 'dense/kernel', shape: [inputs, classes], dtype: 'float32' },
+          { name: 'dense/bias', shape: [classes], dtype: 'float32' },
+        ],
+      },
     ],
-    minGroupSize: 3,
-    maxGroups: 8,
-    minParticipants: 6,
-    clip: 10,
-    strategy: { name: 'fedavg' },
-    train: { epochs: 1, batchSize: 32, learningRate: 0.1 },
-    loss: 'sparseCategoricalCrossentropy',
-    licence: { open: true },
-    ...over,
-  };
+  });
 }
 
-export async function seedBounty(
-  s: RunningServer,
-  id: number,
-  spec: BountySpec,
-  initial: Float32Array,
-  roundsTotal = 1,
-): Promise<void> {
-  const b = await s.ds.getRepository(Bounty).save({
-    id,
-    sponsor: Wallet.createRandom().address,
-    spec,
-    validationHash: '0x' + '00'.repeat(32),
-    validation: Buffer.alloc(0),
-    budget: '1000000',
-    roundsTotal,
-    status: 'open' as const,
+export interface SponsoredBounty {
+  bountyId: number;
+  sponsor: Wallet;
+}
+
+/**
+ * The sponsor's journey: create + fund the bounty on chain (hashes of the model and the validation
+ * set), then register it with the server.
+ */
+export async function sponsorBounty(
+  server: RunningServer,
+  chain: Chain,
+  opts: {
+    sponsorKey: string;
+    modelJson: string;
+    weights: Float32Array;
+    validation: ValidationSet;
+    budget: bigint;
+    rounds: number;
+    minParticipants: number;
+    config?: Record<string, unknown>;
+  },
+): Promise<SponsoredBounty> {
+  const sponsor = new Wallet(opts.sponsorKey, chain.provider);
+  const { token, bounties } = chain.contracts;
+  await token.transfer(sponsor.address, opts.budget);
+  await token.connect(sponsor).approve(chain.addresses.bounties, opts.budget);
+  const json = Buffer.from(opts.modelJson);
+  const bin = Buffer.from(opts.weights.buffer, opts.weights.byteOffset, opts.weights.byteLength);
+  const validation = encodeValidation(opts.validation);
+  const { bountyId } = await bounties.connect(sponsor).createBounty({
+    token: chain.addresses.token,
+    budget: opts.budget,
+    rounds: opts.rounds,
+    minParticipants: opts.minParticipants,
+    minStake: 0n,
+    deadline: BigInt(Math.floor(Date.now() / 1000) + 3600),
+    coordinator: chain.coordinator.address,
+    modelSpecHash: artifactHash(json, bin),
+    validationSetHash: validationHash(validation),
   });
-  await s.app.get(ModelsService).publish(s.ds.manager, b, 0, initial);
+  const res = await fetch(`${server.url}/bounties`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      bountyId: Number(bountyId),
+      modelJson: opts.modelJson,
+      weights: bin.toString('base64'),
+      validation: validation.toString('base64'),
+      config: opts.config ?? {},
+    }),
+  });
+  if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);
+  return { bountyId: Number(bountyId), sponsor };
+}
+
+export async function joinOnChain(chain: Chain, key: string, bountyId: number): Promise<Wallet> {
+  const w = new Wallet(key, chain.provider);
+  await chain.contracts.bounties.connect(w).join(BigInt(bountyId), 0n);
+  return w;
+}
+
+/** A synthetic classification task: class k has mean +1 on feature block k. */
+export function syntheticTask(
+  inputs: number,
+  classes: number,
+  n: number,
+  seed: number,
+): ValidationSet {
+  let s = seed >>> 0;
+  const rand = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+  const x = new Float32Array(n * inputs);
+  const y = new Int32Array(n);
+  const block = Math.floor(inputs / classes);
+  for (let i = 0; i < n; i++) {
+    const c = Math.floor(rand() * classes);
+    y[i] = c;
+    for (let j = 0; j < inputs; j++) {
+      const signal = Math.floor(j / block) === c ? 1 : 0;
+      x[i * inputs + j] = signal + (rand() - 0.5) * 1.5;
+    }
+  }
+  return { shape: [inputs], classes, x, y };
 }

@@ -29,6 +29,7 @@ export class Initial1764000000000 implements MigrationInterface {
         id serial PRIMARY KEY,
         bounty_id integer NOT NULL REFERENCES bounty(id) ON DELETE CASCADE,
         number integer NOT NULL,
+        ledger_round integer,
         state varchar(16) NOT NULL,
         abort_reason text,
         model_version integer NOT NULL,
@@ -37,7 +38,8 @@ export class Initial1764000000000 implements MigrationInterface {
         timing jsonb NOT NULL DEFAULT '{}',
         scoring jsonb,
         created_at timestamptz NOT NULL DEFAULT now(),
-        UNIQUE (bounty_id, number)
+        UNIQUE (bounty_id, number),
+        UNIQUE (bounty_id, ledger_round)
       )`);
     await q.query(`
       CREATE TABLE round_group (
