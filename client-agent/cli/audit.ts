@@ -1,0 +1,374 @@
+/**
+ * `tributary audit <bounty>`: re-derives every reward from the published scoring record with
+ * aggregation's `auditRewards` / `scoreRound` (the function the aggregator pays by) and compares
+ * each one, and each fixed-point score, with the `ContributionRecorded` events on chain. It also
+ * checks that the record is the one the chain committed to (per-contributor commitments), that
+ * each round's budget is the bounty's round budget, and that the contributors agree.
+ */
+import { readFile } from 'node:fs/promises';
+import { Command } from 'commander';
+import { getAddress } from 'ethers';
+import {
+  AggregationError,
+  auditRewards,
+  scoreRound,
+  type Estimate,
+} from '../../aggregation/index.js';
+import type { RecordedRound } from '../../contracts/index.js';
+import { tokenDecimals } from './bounty.js';
+import {
+  parseBountyId,
+  request,
+  requireBounty,
+  showTokens,
+  withContext,
+  type Context,
+  type GlobalOptions,
+} from './context.js';
+import { CliError, fail } from './errors.js';
+import { table, toJson, type Io } from './io.js';
+import {
+  ScoringRecord,
+  recordCommitment,
+  roundRecordHash,
+  toRoundRecord,
+  type RecordRound,
+} from './record.js';
+
+export type FindingKind =
+  | 'REWARD_MISMATCH'
+  | 'SCORE_MISMATCH'
+  | 'COMMITMENT_MISMATCH'
+  | 'BUDGET_MISMATCH'
+  | 'ROUND_NOT_PUBLISHED'
+  | 'ROUND_NOT_ON_CHAIN'
+  | 'CONTRIBUTOR_NOT_IN_RECORD'
+  | 'CONTRIBUTOR_NOT_ON_CHAIN';
+
+export interface Finding {
+  kind: FindingKind;
+  round: number;
+  client?: string;
+  onChain?: string;
+  derived?: string;
+  message: string;
+}
+
+export interface AuditRow {
+  round: number;
+  client: string;
+  group: number | null;
+  weight: number | null;
+  scoreOnChain: bigint | null;
+  scoreDerived: bigint | null;
+  rewardOnChain: bigint | null;
+  rewardDerived: bigint | null;
+  commitment: 'bound' | 'matches' | 'differs' | '-';
+  pass: boolean;
+}
+
+export interface AuditReport {
+  bountyId: bigint;
+  pass: boolean;
+  roundsOnChain: number;
+  roundsInRecord: number;
+  contributions: number;
+  rows: AuditRow[];
+  findings: Finding[];
+}
+
+/** Loads the record from a file, a URL, or the server's `GET /bounties/:id/record`. */
+export async function loadRecord(
+  ctx: Context,
+  id: bigint,
+  source?: string,
+): Promise<ScoringRecord> {
+  let text: string;
+  if (source && !/^https?:\/\//.test(source)) {
+    text = await readFile(source, 'utf8').catch(() =>
+      fail('BAD_ARGUMENT', `cannot read the record file ${source}`),
+    );
+  } else {
+    const url = source ?? (ctx.server ? `${ctx.server}/bounties/${id}/record` : undefined);
+    if (!url) {
+      return fail(
+        'RECORD_UNAVAILABLE',
+        'the audit needs the scoring record: pass --record <file|url> or --server <url>',
+      );
+    }
+    try {
+      text = await (await request('', url)).text();
+    } catch (e) {
+      if (e instanceof CliError && e.code === 'SERVER_UNSUPPORTED') {
+        return fail(
+          'RECORD_UNAVAILABLE',
+          `the server does not publish scoring records (GET ${url}); pass --record <file|url>`,
+        );
+      }
+      throw e;
+    }
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return fail('BAD_RECORD', 'the scoring record is not JSON');
+  }
+  const parsed = ScoringRecord.safeParse(doc);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return fail(
+      'BAD_RECORD',
+      `the scoring record is malformed at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+    );
+  }
+  if (BigInt(parsed.data.bountyId) !== id) {
+    fail('BAD_RECORD', `the scoring record is for bounty ${parsed.data.bountyId}, not ${id}`);
+  }
+  return parsed.data;
+}
+
+/** The audit itself: pure given the chain's rounds and the record. */
+export function auditBounty(
+  bountyId: bigint,
+  roundBudget: bigint,
+  chain: readonly RecordedRound[],
+  record: ScoringRecord,
+): AuditReport {
+  const findings: Finding[] = [];
+  const rows: AuditRow[] = [];
+  const onChain = new Map(chain.map((r) => [Number(r.round), r]));
+  const published = [...record.rounds].sort((a, b) => a.round - b.round);
+  const seen = new Set<number>();
+  for (const r of published) {
+    if (seen.has(r.round)) fail('BAD_RECORD', `the scoring record lists round ${r.round} twice`);
+    seen.add(r.round);
+  }
+  for (const r of onChain.keys()) {
+    if (!seen.has(r))
+      findings.push({
+        kind: 'ROUND_NOT_PUBLISHED',
+        round: r,
+        message: `round ${r} is recorded on chain but missing from the scoring record`,
+      });
+  }
+  for (const r of published) {
+    if (!onChain.has(r.round))
+      findings.push({
+        kind: 'ROUND_NOT_ON_CHAIN',
+        round: r.round,
+        message: `round ${r.round} is in the scoring record but not recorded on chain`,
+      });
+  }
+
+  // Rewards: aggregation's auditRewards over the record, in round order, against what the chain paid.
+  const paidOf = (r: RecordRound) =>
+    new Map(
+      (onChain.get(r.round)?.contributions ?? []).map(
+        (c) => [getAddress(c.account), c.reward] as const,
+      ),
+    );
+  let audited: ReturnType<typeof auditRewards>;
+  const scores: Map<string, bigint>[] = [];
+  try {
+    audited = auditRewards(published.map((r) => ({ record: toRoundRecord(r), paid: paidOf(r) })));
+    // The same replay once more for the fixed-point scores, which auditRewards does not return.
+    let est: ReadonlyMap<string, Estimate> = new Map();
+    for (const r of published) {
+      const s = scoreRound(toRoundRecord(r), est);
+      est = s.estimates;
+      scores.push(s.fixedScores);
+    }
+  } catch (e) {
+    if (e instanceof AggregationError)
+      fail('BAD_RECORD', `the scoring record cannot be scored: ${e.message}`);
+    throw e;
+  }
+  const rewardFinding = new Set<string>();
+  for (const f of audited.findings) {
+    const round = published[f.round]!.round;
+    if (!onChain.has(round)) continue; // already reported as ROUND_NOT_ON_CHAIN
+    rewardFinding.add(`${round}:${f.client}`);
+    findings.push({
+      kind: 'REWARD_MISMATCH',
+      round,
+      client: f.client,
+      onChain: f.claimed.toString(),
+      derived: f.derived.toString(),
+      message: `round ${round}, client ${f.client}: paid ${f.claimed} on chain, the record derives ${f.derived}`,
+    });
+  }
+
+  published.forEach((r, k) => {
+    const chainRound = onChain.get(r.round);
+    if (!chainRound) return;
+    if (BigInt(r.budget) !== roundBudget) {
+      findings.push({
+        kind: 'BUDGET_MISMATCH',
+        round: r.round,
+        onChain: roundBudget.toString(),
+        derived: BigInt(r.budget).toString(),
+        message: `round ${r.round}: the record splits ${r.budget}, the bounty's round budget is ${roundBudget}`,
+      });
+    }
+    const hash = roundRecordHash(r);
+    const members = new Map<string, { group: number; weight: number; commitment?: string }>();
+    r.groups.forEach((g, gi) =>
+      g.members.forEach((m) =>
+        members.set(getAddress(m.id), { group: gi, weight: m.weight, commitment: m.commitment }),
+      ),
+    );
+    const derivedRewards = audited.derived[k]!;
+    const derivedScores = scores[k]!;
+    const chainBy = new Map(chainRound.contributions.map((c) => [getAddress(c.account), c]));
+    for (const [client, c] of chainBy) {
+      const m = members.get(client);
+      const before = findings.length;
+      if (!m) {
+        findings.push({
+          kind: 'CONTRIBUTOR_NOT_IN_RECORD',
+          round: r.round,
+          client,
+          message: `round ${r.round}: ${client} is paid on chain but in no group of the record`,
+        });
+      }
+      const derivedScore = derivedScores.get(client) ?? null;
+      if (m && derivedScore !== c.score) {
+        findings.push({
+          kind: 'SCORE_MISMATCH',
+          round: r.round,
+          client,
+          onChain: c.score.toString(),
+          derived: String(derivedScore),
+          message: `round ${r.round}, client ${client}: score ${c.score} on chain, the record derives ${derivedScore}`,
+        });
+      }
+      const bound = recordCommitment(hash, client);
+      let commitment: AuditRow['commitment'];
+      if (c.commitment.toLowerCase() === bound.toLowerCase()) commitment = 'bound';
+      else if (m?.commitment && m.commitment.toLowerCase() === c.commitment.toLowerCase())
+        commitment = 'matches';
+      else commitment = 'differs';
+      if (commitment === 'differs' && m) {
+        findings.push({
+          kind: 'COMMITMENT_MISMATCH',
+          round: r.round,
+          client,
+          onChain: c.commitment,
+          derived: m.commitment ?? bound,
+          message: `round ${r.round}, client ${client}: the on-chain commitment does not commit to this record`,
+        });
+      }
+      rows.push({
+        round: r.round,
+        client,
+        group: m?.group ?? null,
+        weight: m?.weight ?? null,
+        scoreOnChain: c.score,
+        scoreDerived: derivedScore,
+        rewardOnChain: c.reward,
+        rewardDerived: derivedRewards.get(client) ?? 0n,
+        commitment,
+        pass: findings.length === before && !rewardFinding.has(`${r.round}:${client}`),
+      });
+    }
+    for (const [client, m] of members) {
+      if (chainBy.has(client)) continue;
+      findings.push({
+        kind: 'CONTRIBUTOR_NOT_ON_CHAIN',
+        round: r.round,
+        client,
+        message: `round ${r.round}: ${client} is in group ${m.group} of the record but has no contribution on chain`,
+      });
+      rows.push({
+        round: r.round,
+        client,
+        group: m.group,
+        weight: m.weight,
+        scoreOnChain: null,
+        scoreDerived: derivedScores.get(client) ?? null,
+        rewardOnChain: null,
+        rewardDerived: derivedRewards.get(client) ?? 0n,
+        commitment: '-',
+        pass: false,
+      });
+    }
+  });
+  return {
+    bountyId,
+    pass: findings.length === 0,
+    roundsOnChain: onChain.size,
+    roundsInRecord: published.length,
+    contributions: chain.reduce((s, r) => s + r.contributions.length, 0),
+    rows,
+    findings,
+  };
+}
+
+async function audit(ctx: Context, idText: string, o: { record?: string }): Promise<void> {
+  const id = parseBountyId(idText);
+  const b = await requireBounty(ctx, id);
+  const chain = await ctx.contracts.bounties.recordedRounds(id, undefined, {
+    fromBlock: ctx.fromBlock,
+  });
+  const record = await loadRecord(ctx, id, o.record);
+  const report = auditBounty(id, b.roundBudget, chain, record);
+  const decimals = await tokenDecimals(ctx.provider, b.token);
+  if (ctx.json) ctx.io.stdout(toJson(report) + '\n');
+  else {
+    if (report.rows.length > 0) {
+      ctx.io.stdout(
+        table(
+          [
+            'round',
+            'client',
+            'group',
+            'weight',
+            'score (chain)',
+            'score (derived)',
+            'reward (chain)',
+            'reward (derived)',
+            'commitment',
+            'result',
+          ],
+          report.rows.map((r) => [
+            r.round,
+            r.client,
+            r.group,
+            r.weight,
+            r.scoreOnChain,
+            r.scoreDerived,
+            r.rewardOnChain === null ? null : showTokens(r.rewardOnChain, decimals),
+            r.rewardDerived === null ? null : showTokens(r.rewardDerived, decimals),
+            r.commitment,
+            r.pass ? 'pass' : 'FAIL',
+          ]),
+        ),
+      );
+    }
+    for (const f of report.findings) ctx.io.stdout(`FAIL ${f.kind}: ${f.message}\n`);
+    ctx.io.stdout(
+      `${report.pass ? 'PASS' : 'FAIL'}: bounty ${id}, ${report.roundsOnChain} rounds on chain, ${report.roundsInRecord} in the record, ${report.contributions} contributions, ${report.findings.length} findings\n`,
+    );
+  }
+  if (!report.pass) {
+    const first = report.findings[0]!;
+    throw new CliError(
+      'AUDIT_FAILED',
+      `${report.findings.length} finding(s); first: ${first.message}`,
+      { reported: true },
+    );
+  }
+}
+
+export function auditCommand(io: Io): Command {
+  return new Command('audit')
+    .description(
+      're-derive every reward from the published scoring record and compare with the chain',
+    )
+    .argument('<bounty>', 'bounty id')
+    .option('--record <file|url>', 'scoring record (default: GET <server>/bounties/<id>/record)')
+    .action(async (id: string, o: { record?: string }, c: Command) =>
+      withContext(c.optsWithGlobals() as GlobalOptions, io, (ctx) => audit(ctx, id, o)),
+    );
+}

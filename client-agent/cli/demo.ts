@@ -1,0 +1,258 @@
+/**
+ * `tributary demo`: one command that walks a bounty through every journey on a local stack:
+ * anvil with the contracts deployed, the aggregator as a child process (server/main.ts, real
+ * PostgreSQL and Redis from DATABASE_URL / REDIS_URL or its embedded defaults), a sponsor who
+ * creates a bounty, a few data owners who join it with shards of a built-in data set, then a
+ * claim per owner, an audit and a verified model download. Each step runs the real command.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { deployTributary, startDevChain, type DevChain } from '../../contracts/index.js';
+import { parseCount, type Deployment, type GlobalOptions } from './context.js';
+import { CliError, fail } from './errors.js';
+import { toJson, type Io } from './io.js';
+import { Wallet } from 'ethers';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export type Runner = (argv: string[], io: Io) => Promise<number>;
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+/** Starts server/main.ts in a child process and waits until it answers. */
+async function startServer(
+  env: NodeJS.ProcessEnv,
+  log: (l: string) => void,
+): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'server', 'main.ts')], {
+    cwd: ROOT,
+    env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let tail = '';
+  const keep = (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const url = `http://127.0.0.1:${port}`;
+  const until = Date.now() + 90_000;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) break;
+    try {
+      const r = await fetch(`${url}/bounties`);
+      if (r.ok) {
+        log(`aggregator listening on ${url}`);
+        return { url, child };
+      }
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  child.kill('SIGTERM');
+  return fail(
+    'SERVER_UNREACHABLE',
+    `the aggregator did not start: ${tail.trim().split('\n').slice(-5).join(' | ')}`,
+  );
+}
+
+interface DemoOptions {
+  agents: string;
+  rounds: string;
+  data: string;
+  samples: string;
+  dir: string;
+}
+
+/** An Io that keeps a command's output (the demo prints its own summary). */
+function captured(env: NodeJS.ProcessEnv): Io & { out: string; err: string } {
+  const c = {
+    out: '',
+    err: '',
+    env,
+    isTTY: false,
+    stdout: (t: string) => void (c.out += t),
+    stderr: (t: string) => void (c.err += t),
+  };
+  return c;
+}
+
+async function step(
+  name: string,
+  io: Io,
+  runner: Runner,
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<unknown> {
+  const cap = captured(env);
+  io.stderr(`> tributary ${argv.filter((a) => !/^0x[0-9a-f]{64}$/i.test(a)).join(' ')}\n`);
+  const code = await runner([...argv, '--json'], cap);
+  let doc: Record<string, unknown> = {};
+  try {
+    doc = JSON.parse(cap.out) as Record<string, unknown>;
+  } catch {
+    /* no JSON document: the error is on stderr */
+  }
+  if (code !== 0) {
+    const e = (doc as { error?: { code: string; message: string } }).error;
+    throw new CliError(
+      e?.code ?? 'SERVER_ERROR',
+      `demo step "${name}" failed: ${e?.message ?? cap.err.trim()}`,
+    );
+  }
+  return doc;
+}
+
+async function demo(io: Io, runner: Runner, g: GlobalOptions, o: DemoOptions): Promise<void> {
+  const agents = parseCount(o.agents, '--agents', 3);
+  const rounds = parseCount(o.rounds, '--rounds');
+  const samples = parseCount(o.samples, '--samples');
+  const log = (l: string) => io.stderr(`${l}\n`);
+  let chain: DevChain | undefined;
+  let server: ChildProcess | undefined;
+  try {
+    chain = await startDevChain({ accounts: agents + 2 });
+    log(`anvil on ${chain.url}`);
+    const [sponsorKey, coordinatorKey, ...agentKeys] = chain.keys as [string, string, ...string[]];
+    const sponsor = new Wallet(sponsorKey, chain.provider);
+    const { addresses } = await deployTributary(sponsor);
+    const coordinator = new Wallet(coordinatorKey).address;
+    const tag = randomBytes(3).toString('hex');
+    const env: NodeJS.ProcessEnv = {
+      ...io.env,
+      CHAIN_RPC_URL: chain.url,
+      COORDINATOR_KEY: coordinatorKey,
+      CONTRACT_ADDRESSES: JSON.stringify(addresses),
+      DB_SCHEMA: `demo_${tag}`,
+      REDIS_PREFIX: `demo:${tag}`,
+      DATA_DIR: join(o.dir, 'server'),
+    };
+    const started = g.server ? { url: g.server, child: undefined } : await startServer(env, log);
+    server = started.child;
+    const dep: Deployment = {
+      rpcUrl: chain.url,
+      chainId: 31337,
+      contracts: addresses,
+      server: started.url,
+      coordinator,
+      fromBlock: 0,
+    };
+    await mkdir(o.dir, { recursive: true });
+    const depFile = join(o.dir, 'deployment.json');
+    await writeFile(depFile, toJson(dep) + '\n');
+    log(`deployment written to ${depFile}`);
+    const base = ['--deployment', depFile];
+    const cmdEnv = { ...io.env, TRIBUTARY_KEY: sponsorKey };
+    const created = (await step(
+      'sponsor a bounty',
+      io,
+      runner,
+      [
+        ...base,
+        'bounty',
+        'create',
+        '--model',
+        'cnn',
+        '--validation',
+        o.data,
+        '--validation-limit',
+        '500',
+        '--budget',
+        '1000',
+        '--rounds',
+        String(rounds),
+        '--min-participants',
+        String(agents),
+        '--licence',
+        'open',
+      ],
+      cmdEnv,
+    )) as { bountyId: string };
+    const id = String(created.bountyId);
+    log(`bounty ${id} funded`);
+    const joins = agentKeys
+      .slice(0, agents)
+      .map((key, i) =>
+        step(
+          `agent ${i + 1} joins`,
+          io,
+          runner,
+          [
+            ...base,
+            'join',
+            id,
+            '--data',
+            o.data,
+            '--shard',
+            `${i}/${agents}`,
+            '--limit',
+            String(samples),
+            '--timeout',
+            String(120 * rounds),
+          ],
+          { ...io.env, TRIBUTARY_KEY: key },
+        ),
+      );
+    const results = (await Promise.all(joins)) as { account: string; rounds: unknown[] }[];
+    log(
+      `${results.length} agents took part in ${Math.max(...results.map((r) => r.rounds.length))} rounds`,
+    );
+    const claims = [];
+    for (const key of agentKeys.slice(0, agents))
+      claims.push(
+        await step('claim', io, runner, [...base, 'claim', id], { ...io.env, TRIBUTARY_KEY: key }),
+      );
+    const audit = await step('audit', io, runner, [...base, 'audit', id], io.env);
+    const model = await step(
+      'download the model',
+      io,
+      runner,
+      [...base, 'model', 'download', id, '--out', join(o.dir, `model-${id}`)],
+      io.env,
+    );
+    const summary = { deployment: depFile, bountyId: id, agents: results, claims, audit, model };
+    io.stdout(
+      g.json
+        ? toJson(summary) + '\n'
+        : `demo complete: bounty ${id}; deployment in ${depFile}; model in ${join(o.dir, `model-${id}`)}\n`,
+    );
+  } finally {
+    if (server && server.exitCode === null) {
+      server.kill('SIGTERM');
+      await new Promise((r) => server!.once('exit', r));
+    }
+    await chain?.stop();
+  }
+}
+
+export function demoCommand(io: Io, runner?: Runner): Command {
+  return new Command('demo')
+    .description(
+      'start a local chain, the aggregator and a few agents, and walk one bounty through every journey',
+    )
+    .option('--agents <n>', 'data owners (at least 3: the smallest secure-aggregation group)', '6')
+    .option('--rounds <n>', 'rounds of the bounty', '2')
+    .option('--data <name>', 'built-in data set the agents split', 'mnist')
+    .option('--samples <n>', 'training samples per agent', '300')
+    .option('--dir <dir>', 'where the deployment file and the model go', '.data/demo')
+    .action(async (o: DemoOptions, c: Command) => {
+      if (!runner) fail('USAGE', 'demo is only available from the tributary program');
+      await demo(io, runner, c.optsWithGlobals() as GlobalOptions, o);
+    });
+}
