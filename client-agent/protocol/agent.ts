@@ -17,6 +17,11 @@ import {
 
 export type Stage = 'keys' | 'shares' | 'masked' | 'unmask';
 
+/** What a downloader signs (EIP-191) to fetch a licensed model version. */
+export function downloadMessage(bountyId: number, version: number, expiry: number): string {
+  return `tributary-model-download\n${bountyId}\n${version}\n${expiry}`;
+}
+
 export interface RoundStart {
   roundId: number;
   bountyId: number;
@@ -205,9 +210,10 @@ export class ProtocolAgent {
 
   private async fetchModel(url: string): Promise<{ weights: Float32Array; modelJson: unknown }> {
     const base = `${this.opts.serverUrl}${url}`;
+    const headers = await this.downloadHeaders(url);
     const [j, w] = await Promise.all([
-      fetch(base),
-      fetch(base.replace(/model\.json$/, 'weights.bin')),
+      fetch(base, { headers }),
+      fetch(base.replace(/model\.json$/, 'weights.bin'), { headers }),
     ]);
     if (!j.ok || !w.ok)
       throw new ProtocolError('NOT_FOUND', `model download failed: ${j.status}/${w.status}`);
@@ -215,6 +221,21 @@ export class ProtocolAgent {
     return {
       modelJson: await j.json(),
       weights: new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4),
+    };
+  }
+
+  /** Signed download request (needed for licensed models; participants always hold a licence). */
+  async downloadHeaders(modelUrl: string): Promise<Record<string, string>> {
+    const m = /\/models\/(\d+)\/versions\/(\d+)\//.exec(modelUrl);
+    if (!m) return {};
+    const expiry = Math.floor(Date.now() / 1000) + 300;
+    const signature = await this.opts.wallet.signMessage(
+      downloadMessage(Number(m[1]), Number(m[2]), expiry),
+    );
+    return {
+      'x-tributary-address': this.address,
+      'x-tributary-expiry': String(expiry),
+      'x-tributary-signature': signature,
     };
   }
 

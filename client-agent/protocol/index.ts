@@ -1,6 +1,7 @@
 // Protocol client: sign in, join, SecAgg+ rounds over Socket.IO.
 export {
   ProtocolAgent,
+  downloadMessage,
   ProtocolError,
   type AgentEvent,
   type AgentOptions,

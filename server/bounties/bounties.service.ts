@@ -3,50 +3,81 @@
  * the caller's word), then listed with their rounds, contributors, scores and rewards.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { getAddress } from 'ethers';
+import { getAddress, keccak256 } from 'ethers';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import type { BountyState } from '../../contracts/index.js';
 import { ChainService } from '../chain/chain.service.js';
 import { Bounty, type BountySpec } from '../db/entities.js';
 import { ProtocolError } from '../errors.js';
-import { artifactHash, bytesToWeights } from '../models/artifact.js';
+import { bytesToWeights } from '../models/artifact.js';
 import { ModelsService } from '../models/models.service.js';
 import { decodeValidation, validationHash } from '../models/validation.js';
 
 const b64 = z.string().regex(/^[A-Za-z0-9+/=]*$/, 'base64');
 
+const BountySpecSchema = z.object({
+  modelTopology: z.record(z.string(), z.unknown()),
+  weightSpecs: z
+    .array(
+      z.object({
+        name: z.string().min(1),
+        shape: z.array(z.number().int().positive()),
+        dtype: z.literal('float32'),
+      }),
+    )
+    .min(1),
+  minGroupSize: z.number().int().min(3).max(1000),
+  maxGroups: z.number().int().min(1).max(16),
+  minParticipants: z.number().int().min(3),
+  clip: z.number().positive(),
+  strategy: z.object({
+    name: z.enum(['fedavg', 'fedadam', 'fedyogi']),
+    params: z.record(z.string(), z.number()).optional(),
+  }),
+  train: z.object({
+    epochs: z.number().int().min(1),
+    batchSize: z.number().int().min(1),
+    learningRate: z.number().positive(),
+  }),
+  loss: z.string(),
+  licence: z.object({ open: z.boolean(), priceWei: z.string().optional() }),
+});
+
+/**
+ * `POST /bounties`. On chain the bounty carries `modelSpecHash` = keccak256 of the spec's canonical
+ * JSON (keys sorted at every level) and `validationSetHash` = keccak256 of the validation set's
+ * canonical bytes; the server recomputes both from what it is sent.
+ */
 export const RegisterBounty = z.object({
-  bountyId: z.number().int().nonnegative(),
-  /** tfjs model.json text; its weights manifest names `weights.bin`. */
-  modelJson: z.string().min(2).max(10_000_000),
-  /** Initial weights, float32 little-endian, base64. */
-  weights: b64,
+  id: z.number().int().nonnegative(),
+  spec: BountySpecSchema,
   /** Validation set in the canonical encoding (models/validation.ts), base64. */
   validation: b64,
-  config: z
-    .object({
-      minGroupSize: z.number().int().min(3).max(1000).optional(),
-      maxGroups: z.number().int().min(1).max(16).optional(),
-      minParticipants: z.number().int().min(3).optional(),
-      clip: z.number().positive().optional(),
-      strategy: z
-        .object({
-          name: z.enum(['fedavg', 'fedadam', 'fedyogi']),
-          params: z.record(z.string(), z.number()).optional(),
-        })
-        .optional(),
-      train: z
-        .object({
-          epochs: z.number().int().min(1),
-          batchSize: z.number().int().min(1),
-          learningRate: z.number().positive(),
-        })
-        .optional(),
-    })
-    .default({}),
+  /** Model version 0: float32 little-endian weights in manifest order, base64. */
+  initialWeights: b64,
+  specHash: z.string().optional(),
+  validationHash: z.string().optional(),
 });
 export type RegisterBounty = z.infer<typeof RegisterBounty>;
+
+/** JSON with object keys sorted at every level: one byte string per value. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      return Object.fromEntries(
+        Object.keys(v as object)
+          .sort()
+          .map((k) => [k, (v as Record<string, unknown>)[k]]),
+      );
+    }
+    return v;
+  });
+}
+
+export function specHash(spec: BountySpec): string {
+  return keccak256(Buffer.from(canonicalJson(spec), 'utf8'));
+}
 
 @Injectable()
 export class BountiesService {
@@ -63,26 +94,13 @@ export class BountiesService {
       throw new ProtocolError('BAD_REQUEST', `${i?.path.join('.')}: ${i?.message}`);
     }
     const req = parsed.data;
-    const json = Buffer.from(req.modelJson, 'utf8');
-    let manifest: {
-      modelTopology: unknown;
-      weightsManifest: { paths: string[]; weights: BountySpec['weightSpecs'] }[];
-    };
-    try {
-      manifest = JSON.parse(req.modelJson) as typeof manifest;
-    } catch {
-      throw new ProtocolError('BAD_REQUEST', 'modelJson is not JSON');
-    }
-    const weightSpecs = manifest.weightsManifest?.flatMap((g) => g.weights) ?? [];
-    if (!manifest.modelTopology || weightSpecs.length === 0) {
-      throw new ProtocolError('BAD_REQUEST', 'modelJson needs modelTopology and weightsManifest');
-    }
-    const params = weightSpecs.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
-    const weightBytes = Buffer.from(req.weights, 'base64');
+    const spec = req.spec as BountySpec;
+    const params = spec.weightSpecs.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+    const weightBytes = Buffer.from(req.initialWeights, 'base64');
     if (weightBytes.length !== params * 4) {
       throw new ProtocolError(
         'VECTOR_LENGTH',
-        `weights of ${weightBytes.length} bytes, model needs ${params * 4}`,
+        `initial weights of ${weightBytes.length} bytes, the model needs ${params * 4}`,
       );
     }
     const validation = Buffer.from(req.validation, 'base64');
@@ -90,9 +108,9 @@ export class BountiesService {
 
     let onChain: BountyState;
     try {
-      onChain = await this.chain.bounties.getBounty(BigInt(req.bountyId));
+      onChain = await this.chain.bounties.getBounty(BigInt(req.id));
     } catch {
-      throw new ProtocolError('NOT_FOUND', `no bounty ${req.bountyId} on chain`);
+      throw new ProtocolError('NOT_FOUND', `no bounty ${req.id} on chain`);
     }
     if (onChain.deposited === 0n) throw new ProtocolError('BOUNTY_NOT_FUNDED', 'nothing deposited');
     if (getAddress(onChain.coordinator) !== getAddress(this.chain.coordinator.address)) {
@@ -101,31 +119,20 @@ export class BountiesService {
     if (onChain.validationSetHash !== validationHash(validation)) {
       throw new ProtocolError('BOUNTY_MISMATCH', 'validation set does not match the hash on chain');
     }
-    if (onChain.modelSpecHash !== artifactHash(json, weightBytes)) {
+    if (onChain.modelSpecHash !== specHash(spec)) {
       throw new ProtocolError(
         'BOUNTY_MISMATCH',
-        'model.json + weights do not match the model hash on chain',
+        'spec does not match the model spec hash on chain',
       );
     }
-    const c = req.config;
-    const spec: BountySpec = {
-      modelTopology: manifest.modelTopology,
-      weightSpecs,
-      minGroupSize: c.minGroupSize ?? 3,
-      maxGroups: c.maxGroups ?? 8,
-      minParticipants: Math.max(c.minParticipants ?? 0, onChain.minParticipants, 3),
-      clip: c.clip ?? 10,
-      strategy: c.strategy ?? { name: 'fedavg' },
-      train: c.train ?? { epochs: 1, batchSize: 32, learningRate: 0.05 },
-      loss: 'sparseCategoricalCrossentropy',
-      licence: { open: false },
-    };
+    // The server never opens a round the chain would refuse to record.
+    spec.minParticipants = Math.max(spec.minParticipants, onChain.minParticipants, 3);
     await this.ds.transaction(async (em) => {
-      if (await em.findOneBy(Bounty, { id: req.bountyId })) {
-        throw new ProtocolError('DUPLICATE', `bounty ${req.bountyId} is already registered`);
+      if (await em.findOneBy(Bounty, { id: req.id })) {
+        throw new ProtocolError('DUPLICATE', `bounty ${req.id} is already registered`);
       }
       await em.save(Bounty, {
-        id: req.bountyId,
+        id: req.id,
         sponsor: getAddress(onChain.sponsor),
         spec,
         validationHash: onChain.validationSetHash,
@@ -134,9 +141,10 @@ export class BountiesService {
         roundsTotal: onChain.rounds,
         status: 'open',
       } as Bounty);
-      await this.models.publishInitial(em, req.bountyId, json, bytesToWeights(weightBytes));
+      const bounty = await em.findOneByOrFail(Bounty, { id: req.id });
+      await this.models.publish(em, bounty, 0, bytesToWeights(weightBytes));
     });
-    return this.summary(await this.get(req.bountyId));
+    return this.summary(await this.get(req.id));
   }
 
   /** True when `address` joined (staked in) the bounty on chain. */

@@ -1,4 +1,6 @@
-import { Controller, Get, Inject, Param, ParseIntPipe, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Inject, Param, ParseIntPipe, Res } from '@nestjs/common';
+import { ChainService } from '../chain/chain.service.js';
+import { LicenceChecker } from './licence.js';
 import { ModelsService } from './models.service.js';
 
 interface Res {
@@ -6,9 +8,20 @@ interface Res {
   send(b: Buffer): void;
 }
 
+/**
+ * Model downloads in the tfjs Layers format: `model.json` + `weights.bin`, each with the version's
+ * on-chain hash in `x-model-hash`. Non-open models need a signed request (see licence.ts).
+ */
 @Controller('models')
 export class ModelsController {
-  constructor(@Inject(ModelsService) private readonly models: ModelsService) {}
+  private readonly licences: LicenceChecker;
+
+  constructor(
+    @Inject(ModelsService) private readonly models: ModelsService,
+    @Inject(ChainService) chain: ChainService,
+  ) {
+    this.licences = new LicenceChecker(chain);
+  }
 
   @Get(':bountyId')
   versions(@Param('bountyId', ParseIntPipe) bountyId: number) {
@@ -19,9 +32,11 @@ export class ModelsController {
   async modelJson(
     @Param('bountyId', ParseIntPipe) bountyId: number,
     @Param('version', ParseIntPipe) version: number,
+    @Headers() headers: Record<string, string>,
     @Res() res: Res,
   ) {
     const row = await this.models.get(bountyId, version);
+    await this.licences.check(bountyId, version, headers);
     res.setHeader('content-type', 'application/json');
     res.setHeader('x-model-hash', row.hash);
     res.send(row.modelJson);
@@ -31,9 +46,11 @@ export class ModelsController {
   async weights(
     @Param('bountyId', ParseIntPipe) bountyId: number,
     @Param('version', ParseIntPipe) version: number,
+    @Headers() headers: Record<string, string>,
     @Res() res: Res,
   ) {
     const row = await this.models.get(bountyId, version);
+    await this.licences.check(bountyId, version, headers);
     res.setHeader('content-type', 'application/octet-stream');
     res.setHeader('x-model-hash', row.hash);
     res.send(row.weights);

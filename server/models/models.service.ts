@@ -9,26 +9,6 @@ export class ModelsService {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
 
   /** Stores a model version (idempotent: an existing version is returned unchanged). */
-  /** Stores version 0 from the sponsor's own model.json bytes. */
-  async publishInitial(
-    em: EntityManager,
-    bountyId: number,
-    json: Buffer,
-    weights: Float32Array,
-  ): Promise<ModelVersion> {
-    const bin = weightsToBytes(weights);
-    return em.getRepository(ModelVersion).save(
-      em.getRepository(ModelVersion).create({
-        bountyId,
-        version: 0,
-        hash: artifactHash(json, bin),
-        modelJson: json,
-        weights: Buffer.from(bin),
-        optimizerState: null,
-      }),
-    );
-  }
-
   async publish(
     em: EntityManager,
     bounty: Bounty,
@@ -40,9 +20,7 @@ export class ModelsService {
       .getRepository(ModelVersion)
       .findOneBy({ bountyId: bounty.id, version });
     if (existing) return existing;
-    // Every version shares the sponsor's model.json (version 0); only the weights change.
-    const v0 = await em.getRepository(ModelVersion).findOneBy({ bountyId: bounty.id, version: 0 });
-    const json = v0 ? v0.modelJson : modelJson(bounty.spec);
+    const json = modelJson(bounty.spec);
     const bin = weightsToBytes(weights);
     const row = em.getRepository(ModelVersion).create({
       bountyId: bounty.id,

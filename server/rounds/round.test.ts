@@ -5,7 +5,7 @@ import type { RunningServer } from '../app.js';
 import type { Chain } from '../chain/chain.service.js';
 import { ChainReceipt, ModelVersion, Participant, Round, RoundGroup } from '../db/entities.js';
 import {
-  denseModelJson,
+  denseSpec,
   joinOnChain,
   sponsorBounty,
   startTestChain,
@@ -45,13 +45,12 @@ describe('rounds over Socket.IO, settled on chain', () => {
     server = await startTestServer(chain);
     ({ bountyId } = await sponsorBounty(server, chain, {
       sponsorKey: chain.keys![1]!,
-      modelJson: denseModelJson(INPUTS, CLASSES),
+      spec: denseSpec(INPUTS, CLASSES),
       weights: new Float32Array(PARAMS),
       validation: syntheticTask(INPUTS, CLASSES, 400, 7),
       budget: 3_000_000n,
       rounds: 2,
       minParticipants: 3,
-      config: { minParticipants: 6 },
     }));
   });
   afterAll(async () => {
@@ -65,9 +64,9 @@ describe('rounds over Socket.IO, settled on chain', () => {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        bountyId,
-        modelJson: denseModelJson(INPUTS, CLASSES),
-        weights: Buffer.alloc(PARAMS * 4).toString('base64'),
+        id: bountyId,
+        spec: denseSpec(INPUTS, CLASSES),
+        initialWeights: Buffer.alloc(PARAMS * 4).toString('base64'),
         validation: Buffer.from('TVS1').toString('base64'),
       }),
     });
@@ -198,6 +197,27 @@ describe('rounds over Socket.IO, settled on chain', () => {
     expect(ps.reduce((a, p) => a + BigInt(p.reward!), 0n)).toBe(roundBudget);
     const mv = await chain.contracts.registry.getVersion(BigInt(bountyId), 1);
     expect(mv.artifactHash).toBe(v1.hash);
+
+    // The model is for contributors only: an unsigned or unlicensed download is refused.
+    const url = `${server.url}/models/${bountyId}/versions/1/weights.bin`;
+    const anon = await fetch(url);
+    expect(anon.status).toBe(403);
+    expect(((await anon.json()) as { error: { code: string } }).error.code).toBe('NO_LICENCE');
+    const outsider = new ProtocolAgent({
+      serverUrl: server.url,
+      wallet: Wallet.createRandom() as unknown as Wallet,
+      bountyId,
+      train: async () => ({ delta: new Float32Array(0), samples: 0 }),
+    });
+    const refused = await fetch(url, {
+      headers: await outsider.downloadHeaders('/models/' + bountyId + '/versions/1/'),
+    });
+    expect(refused.status).toBe(403);
+    const ok = await fetch(url, {
+      headers: await agents[0]!.downloadHeaders('/models/' + bountyId + '/versions/1/'),
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('x-model-hash')).toBe(v1.hash);
   });
 
   it('late, foreign and malformed stage messages get typed errors and change nothing', async () => {

@@ -10,7 +10,8 @@ import { startLocalChain } from '../chain/attach.js';
 import type { Chain } from '../chain/chain.service.js';
 import { loadConfig, type ServerConfig } from '../config.js';
 import { dropSchema } from '../db/datasource.js';
-import { artifactHash } from '../models/artifact.js';
+import { specHash } from '../bounties/bounties.service.js';
+import type { BountySpec } from '../db/entities.js';
 import { encodeValidation, validationHash, type ValidationSet } from '../models/validation.js';
 
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -50,12 +51,13 @@ export async function stopTestServer(s: RunningServer): Promise<void> {
   await dropSchema(s.config.databaseUrl!, s.config.dbSchema);
 }
 
-/** tfjs model.json of a dense softmax classifier `inputs` -> `classes` (kernel + bias). */
-export function denseModelJson(inputs: number, classes: number): string {
-  return JSON.stringify({
-    format: 'layers-model',
-    generatedBy: 'tributary-test',
-    convertedBy: null,
+/** A dense softmax classifier `inputs` -> `classes` (kernel + bias) with round parameters. */
+export function denseSpec(
+  inputs: number,
+  classes: number,
+  over: Partial<BountySpec> = {},
+): BountySpec {
+  return {
     modelTopology: {
       class_name: 'Sequential',
       config: {
@@ -80,16 +82,20 @@ export function denseModelJson(inputs: number, classes: number): string {
       keras_version: 'tfjs-layers 4.22.0',
       backend: 'tensor_flow.js',
     },
-    weightsManifest: [
-      {
-        paths: ['weights.bin'],
-        weights: [
-          { name: 'dense/kernel', shape: [inputs, classes], dtype: 'float32' },
-          { name: 'dense/bias', shape: [classes], dtype: 'float32' },
-        ],
-      },
+    weightSpecs: [
+      { name: 'dense/kernel', shape: [inputs, classes], dtype: 'float32' },
+      { name: 'dense/bias', shape: [classes], dtype: 'float32' },
     ],
-  });
+    minGroupSize: 3,
+    maxGroups: 8,
+    minParticipants: 6,
+    clip: 10,
+    strategy: { name: 'fedavg' },
+    train: { epochs: 1, batchSize: 32, learningRate: 0.1 },
+    loss: 'categoricalCrossentropy',
+    licence: { open: false },
+    ...over,
+  };
 }
 
 export interface SponsoredBounty {
@@ -106,20 +112,18 @@ export async function sponsorBounty(
   chain: Chain,
   opts: {
     sponsorKey: string;
-    modelJson: string;
+    spec: BountySpec;
     weights: Float32Array;
     validation: ValidationSet;
     budget: bigint;
     rounds: number;
     minParticipants: number;
-    config?: Record<string, unknown>;
   },
 ): Promise<SponsoredBounty> {
   const sponsor = new Wallet(opts.sponsorKey, chain.provider);
   const { token, bounties } = chain.contracts;
   await token.transfer(sponsor.address, opts.budget);
   await token.connect(sponsor).approve(chain.addresses.bounties, opts.budget);
-  const json = Buffer.from(opts.modelJson);
   const bin = Buffer.from(opts.weights.buffer, opts.weights.byteOffset, opts.weights.byteLength);
   const validation = encodeValidation(opts.validation);
   const { bountyId } = await bounties.connect(sponsor).createBounty({
@@ -130,18 +134,17 @@ export async function sponsorBounty(
     minStake: 0n,
     deadline: BigInt(Math.floor(Date.now() / 1000) + 3600),
     coordinator: chain.coordinator.address,
-    modelSpecHash: artifactHash(json, bin),
+    modelSpecHash: specHash(opts.spec),
     validationSetHash: validationHash(validation),
   });
   const res = await fetch(`${server.url}/bounties`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      bountyId: Number(bountyId),
-      modelJson: opts.modelJson,
-      weights: bin.toString('base64'),
+      id: Number(bountyId),
+      spec: opts.spec,
+      initialWeights: bin.toString('base64'),
       validation: validation.toString('base64'),
-      config: opts.config ?? {},
     }),
   });
   if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);

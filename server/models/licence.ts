@@ -1,0 +1,74 @@
+/**
+ * Licence check for downloads of non-open models. The request is signed by the downloader's wallet
+ * (EIP-191 over `downloadMessage(...)`, expiring soon) in three headers; the server recovers the
+ * address and asks ModelRegistry.hasLicence (participants and the sponsor always hold one).
+ */
+import { getAddress, verifyMessage } from 'ethers';
+import { LicenceKind } from '../../contracts/index.js';
+import type { ChainService } from '../chain/chain.service.js';
+import { ProtocolError } from '../errors.js';
+
+export const LICENCE_HEADERS = {
+  address: 'x-tributary-address',
+  expiry: 'x-tributary-expiry',
+  signature: 'x-tributary-signature',
+} as const;
+
+/** What a downloader signs: bounty, version and an expiry in Unix seconds (at most 10 minutes ahead). */
+export function downloadMessage(bountyId: number, version: number, expiry: number): string {
+  return `tributary-model-download\n${bountyId}\n${version}\n${expiry}`;
+}
+
+const TTL_MS = 30_000;
+
+export class LicenceChecker {
+  private readonly terms = new Map<number, { open: boolean; at: number }>();
+  private readonly holders = new Map<string, number>();
+
+  constructor(private readonly chain: ChainService) {}
+
+  private async isOpen(bountyId: number): Promise<boolean> {
+    const hit = this.terms.get(bountyId);
+    if (hit && Date.now() - hit.at < TTL_MS) return hit.open;
+    const t = await this.chain.registry.licenceTerms(BigInt(bountyId));
+    const open = t.kind === LicenceKind.Open;
+    this.terms.set(bountyId, { open, at: Date.now() });
+    return open;
+  }
+
+  async check(
+    bountyId: number,
+    version: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): Promise<void> {
+    if (await this.isOpen(bountyId)) return;
+    const h = (k: string) => {
+      const v = headers[k];
+      return Array.isArray(v) ? v[0] : v;
+    };
+    const address = h(LICENCE_HEADERS.address);
+    const expiry = Number(h(LICENCE_HEADERS.expiry));
+    const signature = h(LICENCE_HEADERS.signature);
+    if (!address || !signature || !Number.isInteger(expiry)) {
+      throw new ProtocolError('NO_LICENCE', 'this model is licensed: sign the download request');
+    }
+    const now = Date.now() / 1000;
+    if (expiry < now || expiry > now + 600)
+      throw new ProtocolError('CHALLENGE_EXPIRED', 'download signature expired');
+    let signer: string;
+    try {
+      signer = getAddress(verifyMessage(downloadMessage(bountyId, version, expiry), signature));
+    } catch {
+      throw new ProtocolError('BAD_SIGNATURE', 'malformed download signature');
+    }
+    if (signer !== getAddress(address))
+      throw new ProtocolError('BAD_SIGNATURE', 'signature is not by the address');
+    const key = `${bountyId}:${signer}`;
+    const at = this.holders.get(key);
+    if (at && Date.now() - at < TTL_MS) return;
+    if (!(await this.chain.registry.hasLicence(BigInt(bountyId), signer))) {
+      throw new ProtocolError('NO_LICENCE', `${signer} holds no licence for bounty ${bountyId}`);
+    }
+    this.holders.set(key, Date.now());
+  }
+}
