@@ -5,7 +5,7 @@
  * checks that the record is the one the chain committed to (per-contributor commitments), that
  * each round's budget is the bounty's round budget, and that the contributors agree.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { getAddress } from 'ethers';
 import {
@@ -17,6 +17,7 @@ import {
 import type { RecordedRound } from '../../contracts/index.js';
 import { tokenDecimals } from './bounty.js';
 import {
+  getJson,
   parseBountyId,
   request,
   requireBounty,
@@ -30,9 +31,11 @@ import { table, toJson, type Io } from './io.js';
 import {
   ScoringRecord,
   recordCommitment,
+  recordFromServerRounds,
   roundRecordHash,
   toRoundRecord,
   type RecordRound,
+  type ServerRound,
 } from './record.js';
 
 export type FindingKind =
@@ -77,7 +80,10 @@ export interface AuditReport {
   findings: Finding[];
 }
 
-/** Loads the record from a file, a URL, or the server's `GET /bounties/:id/record`. */
+/**
+ * Loads the record from a file or URL in the documented format, or, by default, from the
+ * aggregator's round listing (`GET /bounties/:id/rounds`).
+ */
 export async function loadRecord(
   ctx: Context,
   id: bigint,
@@ -88,25 +94,29 @@ export async function loadRecord(
     text = await readFile(source, 'utf8').catch(() =>
       fail('BAD_ARGUMENT', `cannot read the record file ${source}`),
     );
+  } else if (source) {
+    text = await (await request('', source)).text();
   } else {
-    const url = source ?? (ctx.server ? `${ctx.server}/bounties/${id}/record` : undefined);
-    if (!url) {
+    if (!ctx.server) {
       return fail(
         'RECORD_UNAVAILABLE',
-        'the audit needs the scoring record: pass --record <file|url> or --server <url>',
+        'the audit needs the scoring record: pass --server <url> or --record <file|url>',
       );
     }
-    try {
-      text = await (await request('', url)).text();
-    } catch (e) {
-      if (e instanceof CliError && e.code === 'SERVER_UNSUPPORTED') {
-        return fail(
-          'RECORD_UNAVAILABLE',
-          `the server does not publish scoring records (GET ${url}); pass --record <file|url>`,
-        );
-      }
-      throw e;
-    }
+    const rows = await getJson<ServerRound[]>(ctx.server, `/bounties/${id}/rounds`).catch(
+      (e: unknown) => {
+        if (e instanceof CliError && e.code === 'SERVER_UNSUPPORTED') {
+          fail(
+            'RECORD_UNAVAILABLE',
+            `the server does not publish round records (GET /bounties/${id}/rounds); pass --record <file|url>`,
+          );
+        }
+        if (e instanceof CliError && e.code === 'NOT_FOUND')
+          fail('UNKNOWN_BOUNTY', `the server does not run bounty ${id}`);
+        throw e;
+      },
+    );
+    text = JSON.stringify(recordFromServerRounds(id, rows));
   }
   let doc: unknown;
   try {
@@ -305,13 +315,18 @@ export function auditBounty(
   };
 }
 
-async function audit(ctx: Context, idText: string, o: { record?: string }): Promise<void> {
+async function audit(
+  ctx: Context,
+  idText: string,
+  o: { record?: string; saveRecord?: string },
+): Promise<void> {
   const id = parseBountyId(idText);
   const b = await requireBounty(ctx, id);
   const chain = await ctx.contracts.bounties.recordedRounds(id, undefined, {
     fromBlock: ctx.fromBlock,
   });
   const record = await loadRecord(ctx, id, o.record);
+  if (o.saveRecord) await writeFile(o.saveRecord, JSON.stringify(record, null, 2) + '\n');
   const report = auditBounty(id, b.roundBudget, chain, record);
   const decimals = await tokenDecimals(ctx.provider, b.token);
   if (ctx.json) ctx.io.stdout(toJson(report) + '\n');
@@ -367,8 +382,12 @@ export function auditCommand(io: Io): Command {
       're-derive every reward from the published scoring record and compare with the chain',
     )
     .argument('<bounty>', 'bounty id')
-    .option('--record <file|url>', 'scoring record (default: GET <server>/bounties/<id>/record)')
-    .action(async (id: string, o: { record?: string }, c: Command) =>
+    .option(
+      '--record <file|url>',
+      'scoring record (default: from the server, GET /bounties/<id>/rounds)',
+    )
+    .option('--save-record <file>', 'write the scoring record that was audited (documented format)')
+    .action(async (id: string, o: { record?: string; saveRecord?: string }, c: Command) =>
       withContext(c.optsWithGlobals() as GlobalOptions, io, (ctx) => audit(ctx, id, o)),
     );
 }

@@ -165,7 +165,7 @@ async function create(ctx: Context, o: CreateOptions): Promise<void> {
   const architecture = await loadArchitecture(o.model);
   const { spec, initial, inputShape } = await buildSpec(architecture, {
     minParticipants,
-    minGroupSize: parseCount(o.minGroupSize, '--min-group-size', 2),
+    minGroupSize: parseCount(o.minGroupSize, '--min-group-size'),
     maxGroups: parseCount(o.maxGroups, '--max-groups'),
     clip: num(o.clip, '--clip'),
     strategy: o.strategy,

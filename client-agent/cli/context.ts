@@ -139,13 +139,11 @@ export async function connect(opts: GlobalOptions, io: Io): Promise<Context> {
       'no contract addresses: pass --contracts \'{"token":..,"bounties":..,"registry":..}\', set CONTRACT_ADDRESSES, or pass --deployment <file>',
     );
   }
-  const provider = makeProvider(rpc);
-  try {
-    await provider.getBlockNumber();
-  } catch {
-    provider.destroy();
+  // Probe with a plain request: ethers logs and retries forever on an endpoint that is down.
+  const chainId = await probeChain(rpc);
+  if (chainId === undefined)
     return fail('CHAIN_UNREACHABLE', `the chain RPC endpoint ${rpc} does not answer`);
-  }
+  const provider = makeProvider(rpc);
   const fromBlock =
     opts.fromBlock !== undefined
       ? parseCount(opts.fromBlock, '--from-block', 0)
@@ -162,6 +160,22 @@ export async function connect(opts: GlobalOptions, io: Io): Promise<Context> {
     fromBlock,
     close: () => provider.destroy(),
   };
+}
+
+/** The chain id behind `rpc`, or undefined when it does not answer as JSON-RPC within 5 s. */
+export async function probeChain(rpc: string): Promise<bigint | undefined> {
+  try {
+    const res = await fetch(rpc, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+      signal: AbortSignal.timeout(5000),
+    });
+    const body = (await res.json()) as { result?: string };
+    return body.result ? BigInt(body.result) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs `fn` with a connected context and always closes it. */

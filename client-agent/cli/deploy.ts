@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { getAddress, isAddress } from 'ethers';
 import { deployTributary, makeProvider } from '../../contracts/index.js';
-import { serverUrl, type Deployment, type GlobalOptions } from './context.js';
+import { probeChain, serverUrl, type Deployment, type GlobalOptions } from './context.js';
 import { fail } from './errors.js';
 import { fields, toJson, type Io } from './io.js';
 import { requireWallet } from './wallet.js';
@@ -27,12 +27,13 @@ export function deployCommand(io: Io): Command {
         fail('NO_DEPLOYMENT', 'deploy needs --rpc <url> or CHAIN_RPC_URL');
       if (o.coordinator !== undefined && !isAddress(o.coordinator))
         fail('BAD_ARGUMENT', `--coordinator is not an address: ${o.coordinator}`);
+      if ((await probeChain(rpc)) === undefined) {
+        fail('CHAIN_UNREACHABLE', `the chain RPC endpoint ${rpc} does not answer`);
+      }
       const provider = makeProvider(rpc);
       try {
         const deployer = await requireWallet(g, io, provider, 'deploying sends transactions');
-        const block = await provider
-          .getBlockNumber()
-          .catch(() => fail('CHAIN_UNREACHABLE', `the chain RPC endpoint ${rpc} does not answer`));
+        const block = await provider.getBlockNumber();
         const { addresses } = await deployTributary(deployer);
         const chainId = Number((await provider.getNetwork()).chainId);
         const dep: Deployment = {

@@ -209,7 +209,6 @@ async function join(ctx: Context, idText: string, o: JoinOptions): Promise<void>
         done++;
         bar.update(done, `round ${row?.round ?? '?'}: ${state}`);
         if (maxRounds !== undefined && done >= maxRounds) finish('rounds');
-        if (row && row.round >= total && maxRounds === undefined) finish('last round');
         break;
       }
       case 'reward': {
@@ -267,9 +266,14 @@ async function join(ctx: Context, idText: string, o: JoinOptions): Promise<void>
         },
         () => undefined,
       );
-    }, 3000);
+    }, 1000);
     timers.push(poll);
     why = await finished;
+    // Rewards of aggregated rounds follow once they are scored and settled on chain.
+    const until = Date.now() + (why === 'interrupted' ? 0 : 60_000);
+    const pending = () =>
+      [...rows.values()].some((r) => r.state === 'aggregated' && r.reward === undefined);
+    while (pending() && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
   } finally {
     for (const t of timers) clearTimeout(t);
     process.off('SIGINT', onSigint);

@@ -23,6 +23,8 @@ import { fail } from './errors.js';
 import { fields, progress, table, toJson, type Io } from './io.js';
 import { modelArtifactHash } from './spec.js';
 import { maybeWallet } from './wallet.js';
+import { downloadMessage } from '../protocol/index.js';
+import type { Wallet } from 'ethers';
 
 interface ModelFiles {
   modelJson: Buffer;
@@ -50,9 +52,10 @@ function manifestPaths(modelJson: Buffer): string[] {
 
 async function fetchBytes(
   url: string,
+  headers: Record<string, string>,
   onBytes: (n: number, total: number) => void,
 ): Promise<Buffer> {
-  const res = await request('', url);
+  const res = await request('', url, { headers });
   const total = Number(res.headers.get('content-length') ?? 0);
   if (!res.body) return Buffer.from(await res.arrayBuffer());
   const chunks: Buffer[] = [];
@@ -65,7 +68,31 @@ async function fetchBytes(
   return Buffer.concat(chunks);
 }
 
-async function readFiles(source: string, io: Io, json: boolean): Promise<ModelFiles> {
+/**
+ * Signed download headers for the aggregator's licensed model routes: the wallet signs
+ * (EIP-191) the protocol's download message for this bounty and version.
+ */
+async function downloadHeaders(
+  wallet: Wallet | undefined,
+  id: bigint,
+  version: bigint,
+): Promise<Record<string, string>> {
+  if (!wallet) return {};
+  const expiry = Math.floor(Date.now() / 1000) + 300;
+  const signature = await wallet.signMessage(downloadMessage(Number(id), Number(version), expiry));
+  return {
+    'x-tributary-address': wallet.address,
+    'x-tributary-expiry': String(expiry),
+    'x-tributary-signature': signature,
+  };
+}
+
+async function readFiles(
+  source: string,
+  io: Io,
+  json: boolean,
+  headers: Record<string, string> = {},
+): Promise<ModelFiles> {
   if (/^https?:\/\//.test(source)) {
     const base = source.endsWith('model.json')
       ? source
@@ -73,10 +100,10 @@ async function readFiles(source: string, io: Io, json: boolean): Promise<ModelFi
     const bar = progress(io, json);
     bar.start(1, 'model.json');
     try {
-      const modelJson = await fetchBytes(base, () => undefined);
+      const modelJson = await fetchBytes(base, headers, () => undefined);
       const weights: [string, Buffer][] = [];
       for (const p of manifestPaths(modelJson)) {
-        const bytes = await fetchBytes(new URL(p, base).toString(), (n, total) => {
+        const bytes = await fetchBytes(new URL(p, base).toString(), headers, (n, total) => {
           if (total > 0) {
             bar.start(total, p);
             bar.update(n);
@@ -110,10 +137,14 @@ async function onChainVersion(ctx: Context, id: bigint, versionText?: string) {
   return { version, ...v };
 }
 
-async function checkLicence(ctx: Context, id: bigint, buy: boolean): Promise<string> {
+async function checkLicence(
+  ctx: Context,
+  id: bigint,
+  buy: boolean,
+  wallet: Wallet | undefined,
+): Promise<string> {
   const terms = await ctx.contracts.registry.licenceTerms(id);
   if (terms.kind === LicenceKind.Open) return 'open';
-  const wallet = await maybeWallet(ctx.opts, ctx.io, ctx.provider);
   if (!wallet) {
     return fail(
       'NO_LICENCE',
@@ -153,18 +184,21 @@ interface DownloadOptions {
 async function download(ctx: Context, idText: string, o: DownloadOptions): Promise<void> {
   const id = parseBountyId(idText);
   const v = await onChainVersion(ctx, id, o.version);
-  const licence = await checkLicence(ctx, id, Boolean(o.buy));
+  const wallet = await maybeWallet(ctx.opts, ctx.io, ctx.provider);
+  const licence = await checkLicence(ctx, id, Boolean(o.buy), wallet);
+  // The on-chain uri may be absolute, or a path on the aggregator.
   const source =
     o.from ??
     (/^https?:\/\//.test(v.uri)
       ? v.uri
       : ctx.server
-        ? `${ctx.server}/models/${id}/versions/${v.version}/model.json`
+        ? `${ctx.server}${v.uri.startsWith('/') ? v.uri : `/models/${id}/versions/${v.version}/model.json`}`
         : fail(
             'NO_SERVER',
             `version ${v.version}'s uri "${v.uri}" is not a URL: pass --server <url> or --from <url|dir>`,
           ));
-  const files = await readFiles(source, ctx.io, ctx.json);
+  const headers = await downloadHeaders(wallet, id, v.version);
+  const files = await readFiles(source, ctx.io, ctx.json, headers);
   const hash = hashOf(files);
   if (hash !== v.artifactHash) {
     fail(

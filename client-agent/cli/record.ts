@@ -23,7 +23,7 @@ const Amount = z.union([z.string().regex(/^\d+$/), z.number().int().nonnegative(
 export const RecordMember = z.object({
   id: Account,
   /** Sample weight declared with the masked input. */
-  weight: z.number().positive(),
+  weight: z.number().nonnegative(),
   commitment: Hex32.optional(),
 });
 
@@ -75,6 +75,76 @@ export function recordCommitment(recordHash: string, account: string): string {
   return keccak256(
     AbiCoder.defaultAbiCoder().encode(['bytes32', 'address'], [recordHash, getAddress(account)]),
   );
+}
+
+/**
+ * The aggregator's commitment of a contributor to the group aggregate its update went into:
+ * keccak256(abi.encode(string roundKey, bytes32 groupSumHash, address account)), where roundKey
+ * is "<bountyId>:<server round number>".
+ */
+export function groupSumCommitment(roundKey: string, sumHash: string, account: string): string {
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(
+      ['string', 'bytes32', 'address'],
+      [roundKey, sumHash, getAddress(account)],
+    ),
+  );
+}
+
+/** A round as the aggregator lists it in `GET /bounties/:id/rounds`. */
+export interface ServerRound {
+  number: number;
+  ledgerRound: number | null;
+  state: string;
+  scoring: {
+    record: {
+      budget: string;
+      groups: { members: { id: string; weight: number }[] }[];
+      utilities: number[];
+    };
+    metric?: string;
+  } | null;
+  groups: { index: number; state: string; survivors: string[]; sumHash: string | null }[] | null;
+}
+
+/**
+ * The scoring record from the aggregator's round listing: every scored round with a ledger round,
+ * each member carrying the commitment re-derived from its group's published sum hash.
+ */
+export function recordFromServerRounds(
+  bountyId: bigint,
+  rows: readonly ServerRound[],
+): ScoringRecord {
+  const rounds: RecordRound[] = [];
+  for (const r of rows) {
+    if (!r.scoring || r.ledgerRound === null) continue;
+    const key = `${bountyId}:${r.number}`;
+    rounds.push({
+      round: r.ledgerRound,
+      budget: r.scoring.record.budget,
+      metric: r.scoring.metric,
+      utilities: r.scoring.record.utilities,
+      groups: r.scoring.record.groups.map((g) => {
+        const ids = new Set(g.members.map((m) => getAddress(m.id)));
+        const match = (r.groups ?? []).find(
+          (sg) =>
+            sg.state === 'aggregated' &&
+            sg.survivors.length === ids.size &&
+            sg.survivors.every((s) => ids.has(getAddress(s))),
+        );
+        const sumHash = match?.sumHash ?? undefined;
+        return {
+          ...(sumHash ? { sumHash } : {}),
+          members: g.members.map((m) => ({
+            id: m.id,
+            weight: m.weight,
+            ...(sumHash ? { commitment: groupSumCommitment(key, sumHash, m.id) } : {}),
+          })),
+        };
+      }),
+    });
+  }
+  return { format: RECORD_FORMAT, bountyId: bountyId.toString(), rounds };
 }
 
 /** The input of `scoreRound` / `auditRewards` (ids checksummed). */

@@ -63,6 +63,7 @@ export function ensureBackend(): Promise<unknown> {
 
 /** `cnn`, `linear:<features>x<classes>`, a tfjs model.json, or a JSON file holding a topology. */
 export async function loadArchitecture(source: string): Promise<Architecture> {
+  await ensureBackend();
   if (source === 'cnn') return smallCnnArchitecture([28, 28, 1], 10);
   const lin = /^linear:(\d+)x(\d+)$/.exec(source);
   if (lin) return linearArchitecture(Number(lin[1]), Number(lin[2]));
