@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { loadBuiltin } from '../data/builtin.js';
 import { slice } from '../data/dataset.js';
 import { initBackend } from './backend.js';
-import { buildModel, initialWeights, smallCnnArchitecture } from './model.js';
+import { parseCsv } from '../data/csv.js';
+import { buildModel, initialWeights, linearArchitecture, smallCnnArchitecture } from './model.js';
 import { ModelSpecSchema } from './model-spec.js';
 import { Trainer } from './trainer.js';
 
@@ -57,6 +58,24 @@ describe('Trainer (wasm backend)', () => {
     const plain = await trainer.train(w0, local, { ...hyper, localEpochs: 2 }, 3);
     expect(norm(prox.delta)).toBeLessThan(norm(plain.delta));
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('trains a linear model on a CSV data set', async () => {
+    const rows = ['x1,x2,label'];
+    for (let i = 0; i < 200; i++) {
+      const a = ((i * 37) % 100) / 50 - 1;
+      const b = ((i * 61) % 100) / 50 - 1;
+      rows.push(`${a},${b},${a + b > 0 ? 1 : 0}`);
+    }
+    const ds = parseCsv(rows.join('\n'), { label: 'label' });
+    const arch = linearArchitecture(2, 2);
+    const t = await Trainer.create(arch);
+    const before = tf.memory().numTensors;
+    const zero = new Float32Array(t.numParams);
+    const r = await t.train(zero, ds, { ...hyper, localEpochs: 20, learningRate: 0.5 }, 1);
+    expect(t.evaluate(r.delta, ds).accuracy).toBeGreaterThan(0.95);
+    expect(tf.memory().numTensors).toBe(before);
+    t.dispose();
   });
 
   it('rejects weights of the wrong length', async () => {
