@@ -25,6 +25,8 @@ export interface ServerConfig {
   stageTimeoutsMs: { keys: number; shares: number; masked: number; unmask: number };
   /** Seconds a sign-in challenge stays valid. */
   challengeTtlS: number;
+  /** After enough agents are online, wait this long for more before opening a round. */
+  gatherMs: number;
   /** Run the BullMQ workers in this process. */
   workers: boolean;
 }
@@ -58,6 +60,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       unmask: num('STAGE_UNMASK_MS', 10_000),
     },
     challengeTtlS: num('CHALLENGE_TTL_S', 300),
+    gatherMs: num('ROUND_GATHER_MS', 1000),
     workers: env.WORKERS !== '0',
   };
 }

@@ -76,7 +76,7 @@ export class AgentGateway implements OnGatewayInit {
       await socket.join(bountyRoom(msg.data.bountyId));
       // Resume: re-send the active round and the open stage's message, if any.
       await this.rounds.resume(address, msg.data.bountyId);
-      this.rounds.scheduleOpen(msg.data.bountyId);
+      this.rounds.scheduleOpen(msg.data.bountyId, this.rounds.gatherMs);
       return { ok: true, ...info };
     });
   }

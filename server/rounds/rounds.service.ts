@@ -96,6 +96,10 @@ export class RoundsService implements OnModuleInit {
     @Inject(ModelsService) private readonly models: ModelsService,
   ) {}
 
+  get gatherMs(): number {
+    return this.config.gatherMs;
+  }
+
   onModuleInit(): void {
     this.queue.register('open-round', (d) => this.openRound(Number(d.bountyId)));
     this.queue.register('close-stage', (d) =>

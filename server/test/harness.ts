@@ -28,6 +28,7 @@ export function testConfig(over: Partial<ServerConfig> = {}): ServerConfig {
     dbSchema: `test_${tag}`,
     redisPrefix: `test:${tag}`,
     stageTimeoutsMs: { keys: 5000, shares: 5000, masked: 20000, unmask: 5000 },
+    gatherMs: 200,
     ...over,
   };
 }
