@@ -19,8 +19,10 @@ import {
   type TrainOutput,
 } from '../protocol/index.js';
 import { tokenDecimals } from './bounty.js';
+import { downloadHeaders } from './model.js';
 import {
   getJson,
+  request,
   parseBountyId,
   parseCount,
   parseTokens,
@@ -64,7 +66,8 @@ export function localTrainer(
       if (!trainer || key !== topology) {
         trainer?.dispose();
         await ensureBackend();
-        trainer = await Trainer.create(topo);
+        // A fresh copy: tfjs deletes `layers` from the config object it deserialises.
+        trainer = await Trainer.create(JSON.parse(key) as Record<string, unknown>);
         topology = key;
       }
       const r = await trainer.train(
@@ -117,6 +120,42 @@ export async function joinOnChain(
   return { joined: true, stake };
 }
 
+/** Fails early when the data does not fit the bounty's model (input size of its first layer). */
+async function checkShape(
+  server: string,
+  id: bigint,
+  wallet: Wallet,
+  features: number,
+  source: string,
+): Promise<void> {
+  const versions = await getJson<{ version: number }[]>(server, `/models/${id}`).catch(() => []);
+  const latest = versions[versions.length - 1]?.version;
+  if (latest === undefined) return;
+  const path = `/models/${id}/versions/${latest}/model.json`;
+  let mj: {
+    modelTopology?: {
+      config?: { layers?: { config?: { batch_input_shape?: (number | null)[] } }[] };
+    };
+  };
+  try {
+    const res = await request(server, path, {
+      headers: await downloadHeaders(wallet, id, BigInt(latest)),
+    });
+    mj = (await res.json()) as typeof mj;
+  } catch {
+    return; // the round itself reports what is wrong
+  }
+  const shape = mj.modelTopology?.config?.layers?.[0]?.config?.batch_input_shape;
+  if (!shape) return;
+  const want = shape.slice(1).reduce<number>((a, d) => a * (d ?? 1), 1);
+  if (want !== features) {
+    fail(
+      'DATA_SHAPE',
+      `${source} has ${features} features per sample, bounty ${id}'s model takes ${want} ([${shape.slice(1)}])`,
+    );
+  }
+}
+
 interface RoundRow {
   round: number;
   roundId: number;
@@ -150,26 +189,8 @@ async function join(ctx: Context, idText: string, o: JoinOptions): Promise<void>
       fail('UNKNOWN_BOUNTY', `the server at ${server} does not run bounty ${id}`);
     throw e;
   });
-  const versions = await getJson<{ version: number }[]>(server, `/models/${id}`).catch(() => []);
-  if (versions.length > 0) {
-    const latest = versions[versions.length - 1]!.version;
-    const mj = await getJson<{
-      weightsManifest?: unknown;
-      modelTopology?: {
-        config?: { layers?: { config?: { batch_input_shape?: (number | null)[] } }[] };
-      };
-    }>(server, `/models/${id}/versions/${latest}/model.json`);
-    const shape = mj.modelTopology?.config?.layers?.[0]?.config?.batch_input_shape;
-    if (shape) {
-      const want = shape.slice(1).reduce<number>((a, d) => a * (d ?? 1), 1);
-      if (want !== featureSize(data))
-        fail(
-          'DATA_SHAPE',
-          `${o.data} has ${featureSize(data)} features per sample, bounty ${id}'s model takes ${want} ([${shape.slice(1)}])`,
-        );
-    }
-  }
   const chain = await joinOnChain(ctx, id, wallet, o.stake);
+  await checkShape(server, id, wallet, featureSize(data), o.data);
   const maxRounds = o.rounds === undefined ? undefined : parseCount(o.rounds, '--rounds');
   const timeoutMs = o.timeout === undefined ? undefined : parseCount(o.timeout, '--timeout') * 1000;
   const trainer = localTrainer(data, o.seed === undefined ? 1 : parseCount(o.seed, '--seed', 0));
@@ -180,7 +201,9 @@ async function join(ctx: Context, idText: string, o: JoinOptions): Promise<void>
   let done = 0;
   let finish!: (why: string) => void;
   const finished = new Promise<string>((resolve) => (finish = resolve));
+  const warnings: string[] = [];
   const warn = (text: string) => {
+    warnings.push(text);
     if (!ctx.json) ctx.io.stderr(`${text}\n`);
   };
   const onEvent = (e: AgentEvent) => {
@@ -296,6 +319,7 @@ async function join(ctx: Context, idText: string, o: JoinOptions): Promise<void>
     stopped: why,
     rounds: list,
     claimable,
+    warnings,
   };
   if (ctx.json) ctx.io.stdout(toJson(summary) + '\n');
   else {

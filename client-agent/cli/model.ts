@@ -72,7 +72,7 @@ async function fetchBytes(
  * Signed download headers for the aggregator's licensed model routes: the wallet signs
  * (EIP-191) the protocol's download message for this bounty and version.
  */
-async function downloadHeaders(
+export async function downloadHeaders(
   wallet: Wallet | undefined,
   id: bigint,
   version: bigint,
