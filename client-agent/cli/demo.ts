@@ -13,9 +13,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { deployTributary, startDevChain, type DevChain } from '../../contracts/index.js';
-import { parseCount, type Deployment, type GlobalOptions } from './context.js';
+import { parseCount, showTokens, type Deployment, type GlobalOptions } from './context.js';
 import { CliError, fail } from './errors.js';
-import { toJson, type Io } from './io.js';
+import { fields, table, toJson, type Io } from './io.js';
 import { Wallet } from 'ethers';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -68,8 +68,52 @@ async function startServer(
   child.kill('SIGTERM');
   return fail(
     'SERVER_UNREACHABLE',
-    `the aggregator did not start: ${tail.trim().split('\n').slice(-5).join(' | ')}`,
+    `the aggregator did not start: ${tail
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('at ') && !l.startsWith('Node.js'))
+      .slice(-4)
+      .join(' | ')}`,
   );
+}
+
+/** Drops the demo's schema and Redis keys from shared services (embedded ones live under --dir). */
+async function cleanUp(env: NodeJS.ProcessEnv, tag: string): Promise<void> {
+  if (env['DATABASE_URL']) {
+    interface PgClient {
+      connect(): Promise<void>;
+      query(sql: string): Promise<unknown>;
+      end(): Promise<void>;
+    }
+    const name = 'pg'; // untyped package: loaded by name, used through the interface above
+    const pg = (await import(name)) as { default: { Client: new (o: object) => PgClient } };
+    const client = new pg.default.Client({ connectionString: env['DATABASE_URL'] });
+    try {
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "demo_${tag}" CASCADE`);
+    } catch {
+      /* best effort */
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  if (env['REDIS_URL']) {
+    const { Redis } = await import('ioredis');
+    const redis = new Redis(env['REDIS_URL'], { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await redis.connect();
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `demo:${tag}*`, 'COUNT', 500);
+        if (keys.length > 0) await redis.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    } catch {
+      /* best effort */
+    } finally {
+      redis.disconnect();
+    }
+  }
 }
 
 interface DemoOptions {
@@ -78,6 +122,7 @@ interface DemoOptions {
   data: string;
   samples: string;
   dir: string;
+  keep?: boolean;
 }
 
 /** An Io that keeps a command's output (the demo prints its own summary). */
@@ -126,6 +171,7 @@ async function demo(io: Io, runner: Runner, g: GlobalOptions, o: DemoOptions): P
   const log = (l: string) => io.stderr(`${l}\n`);
   let chain: DevChain | undefined;
   let server: ChildProcess | undefined;
+  const tag = randomBytes(3).toString('hex');
   try {
     chain = await startDevChain({ accounts: agents + 2 });
     log(`anvil on ${chain.url}`);
@@ -133,7 +179,6 @@ async function demo(io: Io, runner: Runner, g: GlobalOptions, o: DemoOptions): P
     const sponsor = new Wallet(sponsorKey, chain.provider);
     const { addresses } = await deployTributary(sponsor);
     const coordinator = new Wallet(coordinatorKey).address;
-    const tag = randomBytes(3).toString('hex');
     const env: NodeJS.ProcessEnv = {
       ...io.env,
       CHAIN_RPC_URL: chain.url,
@@ -143,6 +188,7 @@ async function demo(io: Io, runner: Runner, g: GlobalOptions, o: DemoOptions): P
       REDIS_PREFIX: `demo:${tag}`,
       DATA_DIR: join(o.dir, 'server'),
     };
+    await mkdir(join(o.dir, 'server'), { recursive: true });
     const started = g.server ? { url: g.server, child: undefined } : await startServer(env, log);
     server = started.child;
     const dep: Deployment = {
@@ -213,7 +259,7 @@ async function demo(io: Io, runner: Runner, g: GlobalOptions, o: DemoOptions): P
     log(
       `${results.length} agents took part in ${Math.max(...results.map((r) => r.rounds.length))} rounds`,
     );
-    const claims = [];
+    const claims: unknown[] = [];
     for (const key of agentKeys.slice(0, agents))
       claims.push(
         await step('claim', io, runner, [...base, 'claim', id], { ...io.env, TRIBUTARY_KEY: key }),
@@ -227,17 +273,43 @@ async function demo(io: Io, runner: Runner, g: GlobalOptions, o: DemoOptions): P
       io.env,
     );
     const summary = { deployment: depFile, bountyId: id, agents: results, claims, audit, model };
-    io.stdout(
-      g.json
-        ? toJson(summary) + '\n'
-        : `demo complete: bounty ${id}; deployment in ${depFile}; model in ${join(o.dir, `model-${id}`)}\n`,
-    );
+    if (g.json) io.stdout(toJson(summary) + '\n');
+    else {
+      const rep = audit as { pass: boolean; findings: unknown[]; rows: unknown[] };
+      const m = model as { dir: string; artifactHash: string; version: string };
+      io.stdout(
+        table(
+          ['data owner', 'rounds', 'claimed'],
+          results.map((r, i) => [
+            r.account,
+            r.rounds.length,
+            showTokens(BigInt((claims[i] as { claimed?: string }).claimed ?? '0')),
+          ]),
+        ) +
+          fields([
+            ['bounty', id],
+            [
+              'audit',
+              `${rep.pass ? 'PASS' : 'FAIL'} (${rep.rows.length} rewards re-derived, ${rep.findings.length} findings)`,
+            ],
+            ['model', `version ${m.version} in ${m.dir}, hash ${m.artifactHash} matches the chain`],
+            ['deployment', depFile],
+          ]),
+      );
+    }
+    if (o.keep) {
+      log(
+        `the stack keeps running: try tributary --deployment ${depFile} bounty list; Ctrl-C stops it`,
+      );
+      await new Promise<void>((r) => process.once('SIGINT', () => r()));
+    }
   } finally {
     if (server && server.exitCode === null) {
       server.kill('SIGTERM');
       await new Promise((r) => server!.once('exit', r));
     }
     await chain?.stop();
+    if (server) await cleanUp(io.env, tag);
   }
 }
 
@@ -251,6 +323,7 @@ export function demoCommand(io: Io, runner?: Runner): Command {
     .option('--data <name>', 'built-in data set the agents split', 'mnist')
     .option('--samples <n>', 'training samples per agent', '300')
     .option('--dir <dir>', 'where the deployment file and the model go', '.data/demo')
+    .option('--keep', 'keep the chain and the aggregator running afterwards (until Ctrl-C)')
     .action(async (o: DemoOptions, c: Command) => {
       if (!runner) fail('USAGE', 'demo is only available from the tributary program');
       await demo(io, runner, c.optsWithGlobals() as GlobalOptions, o);
