@@ -4,7 +4,7 @@
  * audits (honest and tampered ledgers), a model user downloads and verifies a version; bad input
  * fails with a code and exit code 2.
  */
-import { mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -515,6 +515,69 @@ describe('model download', () => {
       { TRIBUTARY_KEY: sponsorKey },
     );
     expect(sponsor.code).toBe(0);
+  });
+});
+
+describe('a paid licence', () => {
+  it('is bought on chain with --buy, then the model downloads', async () => {
+    const id = await createBounty(['--licence', 'paid', '--price', '5'], '90', '1');
+    for (const m of members.slice(0, 3)) await tc.bounties.connect(m).join(id, 0n);
+    const [a, b, c] = members.map((m) => m.address);
+    await recordRounds(id, [
+      {
+        round: 1,
+        budget: (90n * E18).toString(),
+        groups: [
+          {
+            members: [
+              { id: a!, weight: 1 },
+              { id: b!, weight: 1 },
+              { id: c!, weight: 1 },
+            ],
+          },
+        ],
+        utilities: [0.2, 0.6],
+      },
+    ]);
+    const modelJson = Buffer.from(
+      JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ['w.bin'], weights: [] }] }),
+    );
+    const weights = Buffer.from([1, 2, 3, 4]);
+    const src = join(dir, 'paid-src');
+    await rm(src, { recursive: true, force: true });
+    await mkdir(src);
+    await writeFile(join(src, 'model.json'), modelJson);
+    await writeFile(join(src, 'w.bin'), weights);
+    await tc.registry
+      .connect(coordinator)
+      .publishVersion(id, 1, modelArtifactHash(modelJson, weights), 'ipfs://unused');
+    const buyer = Wallet.createRandom().connect(chain.provider);
+    await coordinator.sendTransaction({ to: buyer.address, value: E18 });
+    const env = { TRIBUTARY_KEY: buyer.privateKey };
+    const args = [
+      '--deployment',
+      deployment,
+      'model',
+      'download',
+      String(id),
+      '--from',
+      src,
+      '--out',
+      join(dir, 'paid'),
+    ];
+    const broke = await cli([...args, '--buy'], env);
+    expect(broke.err).toMatch(/^error \[INSUFFICIENT_FUNDS\]/);
+    await tc.token.transfer(buyer.address, 7n * E18);
+    const ask = await cli(args, env);
+    expect(ask.code).toBe(1);
+    expect(ask.err).toMatch(/^error \[NO_LICENCE\].*5\.0 tokens: rerun with --buy/);
+    const bought = await cli(['--json', ...args, '--buy'], env);
+    expect(bought.code).toBe(0);
+    expect(bought.json<{ licence: string }>().licence).toMatch(/^bought by/);
+    expect(await tc.token.balanceOf(buyer.address)).toBe(2n * E18);
+    expect(await tc.registry.hasLicence(id, buyer.address)).toBe(true);
+    const again = await cli(args, env);
+    expect(again.code).toBe(0);
   });
 });
 

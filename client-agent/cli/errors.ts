@@ -30,6 +30,7 @@ export type CliErrorCode =
   | 'TIMEOUT'
   | 'INSUFFICIENT_FUNDS'
   | 'NOTHING_TO_CLAIM'
+  | 'NONCE_CONFLICT'
   | 'INTERRUPTED';
 
 /** Codes that mean "the input was wrong": exit code 2. */
@@ -89,7 +90,21 @@ export function toCliError(err: unknown): CliError {
     if (err.code === 'CHAIN_FAILURE' && /ECONNREFUSED|fetch failed|ENOTFOUND/.test(err.message)) {
       return new CliError('CHAIN_UNREACHABLE', 'the chain RPC endpoint does not answer');
     }
-    return new CliError(err.code, `chain: ${err.message.split('\n')[0]}`);
+    if (/insufficient funds/i.test(err.message)) {
+      return new CliError('INSUFFICIENT_FUNDS', 'the wallet has too little ether to pay for gas');
+    }
+    if (/nonce (too low|has already been used)/i.test(err.message)) {
+      return new CliError(
+        'NONCE_CONFLICT',
+        'another transaction from this wallet got in first; retry',
+      );
+    }
+    // ethers appends the whole request to its messages: keep the sentence.
+    const first = (err.message.split('\n')[0] ?? '').replace(
+      / \((transaction|action|info|code|data|reason)=.*$/,
+      '',
+    );
+    return new CliError(err.code, `chain: ${first}`);
   }
   if (err instanceof DataError) {
     return new CliError(err.code, err.message, { row: err.row, column: err.column });

@@ -7,7 +7,7 @@
  * rewards and what can be claimed.
  */
 import { Command } from 'commander';
-import type { Wallet } from 'ethers';
+import { formatUnits, type Wallet } from 'ethers';
 import { RewardToken } from '../../contracts/index.js';
 import { featureSize, size, type Dataset } from '../data/dataset.js';
 import { Trainer } from '../index.js';
@@ -156,12 +156,20 @@ async function checkShape(
   }
 }
 
+/** A fixed-point score (integer, 9 decimals, as on chain) as a decimal. */
+function showScore(score: number | string | undefined): string | undefined {
+  if (score === undefined) return undefined;
+  const t = String(score);
+  return /^-?\d+$/.test(t) ? formatUnits(BigInt(t), 9) : t;
+}
+
 interface RoundRow {
   round: number;
   roundId: number;
   group?: number;
   state: string;
-  score?: number;
+  /** As the aggregator reports it: the fixed-point score on chain (9 decimals). */
+  score?: number | string;
   reward?: string;
 }
 
@@ -331,7 +339,7 @@ async function join(ctx: Context, idText: string, o: JoinOptions): Promise<void>
             r.round,
             r.group,
             r.state,
-            r.score,
+            showScore(r.score),
             r.reward === undefined ? null : showTokens(BigInt(r.reward), decimals),
           ]),
         ),

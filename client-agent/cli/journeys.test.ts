@@ -211,4 +211,65 @@ describe('the four journeys through the CLI', () => {
       version: '1',
     });
   });
+  it('registers a bounty created without the server, and refuses data that does not fit', async () => {
+    const keys = chain.keys!;
+    const sponsor = new Wallet(keys[1]!);
+    await chain.contracts.token.transfer(sponsor.address, 30n * E18);
+    const base = ['--deployment', deployment];
+    const created = await cli(
+      [
+        ...base,
+        '--json',
+        'bounty',
+        'create',
+        '--model',
+        `linear:${FEATURES}x${CLASSES}`,
+        '--validation',
+        join(dir, 'validation.csv'),
+        '--budget',
+        '30',
+        '--rounds',
+        '3',
+        '--no-register',
+        '--save',
+        dir,
+      ],
+      { TRIBUTARY_KEY: sponsor.privateKey },
+    );
+    expect(created.code).toBe(0);
+    const { bountyId, registered } = created.json<{ bountyId: string; registered: string }>();
+    expect(registered).toBe('no server');
+    const owner = keys[2]!;
+    const early = await cli([...base, 'join', bountyId, '--data', join(dir, 'owner0.csv')], {
+      TRIBUTARY_KEY: owner,
+    });
+    expect(early.code).toBe(2);
+    expect(early.err).toMatch(/^error \[UNKNOWN_BOUNTY\]: the server at .* does not run bounty/);
+    const reg = await cli([
+      ...base,
+      'bounty',
+      'register',
+      bountyId,
+      '--from',
+      join(dir, `bounty-${bountyId}.json`),
+    ]);
+    expect(reg.code).toBe(0);
+    const twice = await cli([
+      ...base,
+      'bounty',
+      'register',
+      bountyId,
+      '--from',
+      join(dir, `bounty-${bountyId}.json`),
+    ]);
+    expect(twice.err).toMatch(/^error \[DUPLICATE\]/);
+    await writeFile(join(dir, 'narrow.csv'), 'a,b,label\n1,2,0\n2,1,1\n');
+    const narrow = await cli([...base, 'join', bountyId, '--data', join(dir, 'narrow.csv')], {
+      TRIBUTARY_KEY: owner,
+    });
+    expect(narrow.code).toBe(2);
+    expect(narrow.err).toBe(
+      `error [DATA_SHAPE]: ${join(dir, 'narrow.csv')} has 2 features per sample, bounty ${bountyId}'s model takes ${FEATURES} ([${FEATURES}])\n`,
+    );
+  });
 });

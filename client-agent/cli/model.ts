@@ -167,6 +167,13 @@ async function checkLicence(
     );
   }
   const token = new RewardToken(terms.token, wallet);
+  const have = await token.balanceOf(wallet.address);
+  if (have < terms.price) {
+    fail(
+      'INSUFFICIENT_FUNDS',
+      `${wallet.address} holds ${showTokens(have, decimals)} tokens, the licence costs ${showTokens(terms.price, decimals)}`,
+    );
+  }
   if ((await token.allowance(wallet.address, ctx.contracts.registry.address)) < terms.price) {
     await token.approve(ctx.contracts.registry.address, terms.price);
   }
