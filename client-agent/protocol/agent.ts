@@ -14,6 +14,7 @@ import {
   makeQuantConfig,
   type GroupParams,
 } from '../../aggregation/index.js';
+import { decodeFrame, encodeFrame } from './frame.js';
 
 export type Stage = 'keys' | 'shares' | 'masked' | 'unmask';
 
@@ -57,7 +58,8 @@ export interface TrainOutput {
 }
 
 export interface AgentEvent {
-  type: 'joined' | 'round' | 'sent' | 'round-end' | 'reward' | 'error' | 'reconnected';
+  type:
+    'joined' | 'round' | 'sent' | 'round-end' | 'reward' | 'error' | 'disconnected' | 'reconnected';
   roundId?: number;
   stage?: Stage;
   detail?: unknown;
@@ -166,6 +168,7 @@ export class ProtocolAgent {
       this.emit({ type: 'round-end', roundId: e.roundId, detail: e });
       this.runs.delete(e.roundId);
     });
+    socket.on('disconnect', (reason) => this.emit({ type: 'disconnected', detail: reason }));
     socket.on('reward', (r: Reward) => {
       this.rewards.push(r);
       this.emit({ type: 'reward', roundId: r.roundId, detail: r });
@@ -289,9 +292,10 @@ export class ProtocolAgent {
       return;
     }
     const c = run.client;
+    const payload = decodeFrame(s.payload as Uint8Array);
     switch (s.stage) {
       case 'shares':
-        return this.answer(run, 'shares', await c.shareKeys(s.payload));
+        return this.answer(run, 'shares', await c.shareKeys(payload));
       case 'masked': {
         const { delta, samples } = await run.training;
         const q = run.start.quant;
@@ -303,11 +307,11 @@ export class ProtocolAgent {
         });
         const weight = Math.max(1, Math.min(q.maxWeight, Math.round(samples)));
         run.samples = weight;
-        const masked = await c.maskInput(s.payload, encodeUpdate(delta, weight, cfg));
+        const masked = await c.maskInput(payload, encodeUpdate(delta, weight, cfg));
         return this.answer(run, 'masked', masked);
       }
       case 'unmask':
-        return this.answer(run, 'unmask', await c.unmask(s.payload));
+        return this.answer(run, 'unmask', await c.unmask(payload));
       case 'keys':
         return;
     }
@@ -328,7 +332,7 @@ export class ProtocolAgent {
       await this.request('stage', {
         roundId,
         stage,
-        message,
+        message: encodeFrame(message),
         samples: stage === 'masked' ? samples : undefined,
       });
       this.emit({ type: 'sent', roundId, stage });

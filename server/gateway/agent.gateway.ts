@@ -12,6 +12,7 @@ import { BountiesService } from '../bounties/bounties.service.js';
 import { ProtocolError, toErrorBody } from '../errors.js';
 import { RoundsService } from '../rounds/rounds.service.js';
 import { agentRoom, bountyRoom, Hub } from './hub.js';
+import { decodeFrame } from './frame.js';
 import { JoinMsg, StageMsg } from './wire.js';
 
 function addressOf(socket: Socket): string {
@@ -89,7 +90,13 @@ export class AgentGateway implements OnGatewayInit {
       if (!msg.success) {
         throw new ProtocolError('BAD_REQUEST', 'stage needs { roundId, stage, message }');
       }
-      await this.rounds.accept(address, msg.data);
+      let message: unknown;
+      try {
+        message = decodeFrame(msg.data.message);
+      } catch (err) {
+        throw new ProtocolError('BAD_REQUEST', `stage message: ${(err as Error).message}`);
+      }
+      await this.rounds.accept(address, { ...msg.data, message });
       return { ok: true };
     });
   }

@@ -4,7 +4,7 @@
  *
  * agent -> server (each with an acknowledgement `{ ok: true, ... }` or `{ error: { code, message } }`):
  *   join   { bountyId }                       enter a bounty's pool; resumes an active round
- *   stage  { roundId, stage, message, samples? } one SecAgg+ stage message
+ *   stage  { roundId, stage, message: frame, samples? } one SecAgg+ stage message
  *   status {}                                 rounds taken part in, scores, rewards
  * server -> agent:
  *   round        RoundStart                   you are in round r, group g: fetch the model, train
@@ -21,7 +21,8 @@ export const JoinMsg = z.object({ bountyId: z.number().int().nonnegative() });
 export const StageMsg = z.object({
   roundId: z.number().int().positive(),
   stage: z.enum(AGENT_STAGES),
-  message: z.unknown(),
+  /** The SecAgg+ message as one binary frame (gateway/frame.ts). */
+  message: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'message must be a binary frame'),
   /** Sample weight, declared with the masked input (rewards scale by it). */
   samples: z.number().optional(),
 });
@@ -43,6 +44,7 @@ export interface RoundStart {
 export interface StageOpen {
   roundId: number;
   stage: (typeof AGENT_STAGES)[number];
-  payload: unknown;
+  /** The server's stage message as one binary frame. */
+  payload: Uint8Array;
   deadline: number;
 }

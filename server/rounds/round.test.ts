@@ -3,6 +3,7 @@ import { io } from 'socket.io-client';
 import { ProtocolAgent, type AgentEvent } from '../../client-agent/protocol/index.js';
 import type { RunningServer } from '../app.js';
 import type { Chain } from '../chain/chain.service.js';
+import { encodeFrame } from '../gateway/frame.js';
 import { ChainReceipt, ModelVersion, Participant, Round, RoundGroup } from '../db/entities.js';
 import {
   denseSpec,
@@ -227,6 +228,14 @@ describe('rounds over Socket.IO, settled on chain', () => {
         'stage',
         body,
       );
+    const unmask = encodeFrame({
+      type: 'unmask',
+      round: 'a',
+      group: 'b',
+      client: 'c',
+      bShares: [],
+      sShares: [],
+    });
     await expect(send({ roundId: 1, stage: 'keys', message: {} })).rejects.toMatchObject({
       code: 'BAD_REQUEST',
     });
@@ -235,14 +244,14 @@ describe('rounds over Socket.IO, settled on chain', () => {
       send({
         roundId: 999,
         stage: 'unmask',
-        message: { type: 'unmask', round: 'a', group: 'b', client: 'c', bShares: [], sShares: [] },
+        message: unmask,
       }),
     ).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(
       send({
         roundId: 1,
         stage: 'unmask',
-        message: { type: 'unmask', round: 'a', group: 'b', client: 'c', bShares: [], sShares: [] },
+        message: unmask,
       }),
     ).rejects.toMatchObject({ code: 'STAGE_CLOSED' });
     const status = await agent.status();

@@ -29,6 +29,7 @@ import {
   type RoundState,
 } from '../db/entities.js';
 import { ProtocolError } from '../errors.js';
+import { encodeFrame } from '../gateway/frame.js';
 import { Hub } from '../gateway/hub.js';
 import type { RoundStart } from '../gateway/wire.js';
 import { paramCount, weightsToBytes } from '../models/artifact.js';
@@ -437,11 +438,15 @@ export class RoundsService implements OnModuleInit {
       `close-${roundId}-${result.next}`,
       { delay: this.config.stageTimeoutsMs[result.next] },
     );
+    // Members of a group often get the same message (the roster): encode it once.
+    const frames = new Map<unknown, Uint8Array>();
     for (const o of result.out) {
+      let payload = frames.get(o.payload);
+      if (!payload) frames.set(o.payload, (payload = encodeFrame(o.payload)));
       this.hub.toAgent(o.address, 'stage', {
         roundId,
         stage: result.next,
-        payload: o.payload,
+        payload,
         deadline: result.deadline,
       });
     }
@@ -627,8 +632,14 @@ export class RoundsService implements OnModuleInit {
       },
     );
     const payload = last?.get(address);
-    if (payload !== undefined)
-      this.hub.toAgent(address, 'stage', { roundId: round.id, stage, payload, deadline });
+    if (payload !== undefined) {
+      this.hub.toAgent(address, 'stage', {
+        roundId: round.id,
+        stage,
+        payload: encodeFrame(payload),
+        deadline,
+      });
+    }
   }
 
   async status(addressIn: string) {

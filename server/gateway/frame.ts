@@ -1,0 +1,67 @@
+/**
+ * Binary frames for stage messages: one byte string per message, so a message with many keys or
+ * shares travels as a single Socket.IO attachment (socket.io-parser refuses packets with more than
+ * 10 attachments) and is decoded exactly once at the edge.
+ *
+ * Layout: u32 LE header length, header JSON in which every byte field is replaced by
+ * `{ "$b": i }`, then for each byte field i: u32 LE length + bytes. Decoded byte fields are fresh
+ * Uint8Arrays (not views into the frame).
+ */
+export function encodeFrame(value: unknown): Uint8Array {
+  const parts: Uint8Array[] = [];
+  const header = Buffer.from(
+    JSON.stringify(value, function (this: Record<string, unknown>, k: string, v: unknown) {
+      const raw = this[k];
+      if (raw instanceof Uint8Array) {
+        parts.push(raw);
+        return { $b: parts.length - 1 };
+      }
+      return v;
+    }),
+  );
+  let size = 4 + header.length;
+  for (const p of parts) size += 4 + p.byteLength;
+  const out = Buffer.allocUnsafe(size);
+  out.writeUInt32LE(header.length, 0);
+  header.copy(out, 4);
+  let off = 4 + header.length;
+  for (const p of parts) {
+    out.writeUInt32LE(p.byteLength, off);
+    out.set(p, off + 4);
+    off += 4 + p.byteLength;
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+export class FrameError extends Error {}
+
+export function decodeFrame<T = unknown>(frame: Uint8Array): T {
+  const b = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  if (b.length < 4) throw new FrameError('frame too short');
+  const hl = b.readUInt32LE(0);
+  if (4 + hl > b.length) throw new FrameError('frame header truncated');
+  const parts: Uint8Array[] = [];
+  let off = 4 + hl;
+  while (off < b.length) {
+    if (off + 4 > b.length) throw new FrameError('frame part truncated');
+    const len = b.readUInt32LE(off);
+    if (off + 4 + len > b.length) throw new FrameError('frame part truncated');
+    const part = new Uint8Array(len);
+    part.set(b.subarray(off + 4, off + 4 + len));
+    parts.push(part);
+    off += 4 + len;
+  }
+  try {
+    return JSON.parse(b.subarray(4, 4 + hl).toString('utf8'), (_k, v: unknown) => {
+      if (v && typeof v === 'object' && !Array.isArray(v) && '$b' in v) {
+        const i = (v as { $b: unknown }).$b;
+        if (typeof i !== 'number' || !parts[i]) throw new FrameError('bad byte reference');
+        return parts[i];
+      }
+      return v;
+    }) as T;
+  } catch (err) {
+    if (err instanceof FrameError) throw err;
+    throw new FrameError('frame header is not JSON');
+  }
+}

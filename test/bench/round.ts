@@ -1,0 +1,298 @@
+/**
+ * Round benchmark: the whole aggregator (Socket.IO, Postgres, BullMQ, chain) with n lightweight
+ * agents (training skipped: a random update of a ~100k-parameter model), n = 10, 50, 100.
+ *
+ * - overhead_s_nN: round open -> next global model published, minus the slowest agent's local
+ *   compute (here only the skipped training call), for the second round of a bounty (warm);
+ *   overhead_cold_s_nN is the first round.
+ * - stage split (n = 100): keys, shares, masked, unmask+aggregate+publish, in seconds.
+ * - floor_s_n100: bytes the round moves (model download, the four stages' messages) / loopback
+ *   bandwidth measured in this run.
+ * - settle_s_n100: scoring (2^G utilities) + on-chain settlement of a round, which run behind the
+ *   next round; settle_overlaps_next_round says the next round opened before settlement ended.
+ *
+ * The agents run in one child process (this file, with ROUND_BENCH_AGENT_HOST=1) so the server
+ * keeps its own core; on a 2-core machine they still share the other one.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer, connect } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Wallet } from 'ethers';
+import { LicenceKind } from '../../contracts/index.js';
+import { ProtocolAgent } from '../../client-agent/protocol/index.js';
+import { startServer, type RunningServer } from '../../server/app.js';
+import { startLocalChain } from '../../server/chain/attach.js';
+import type { Chain } from '../../server/chain/chain.service.js';
+import { loadConfig } from '../../server/config.js';
+import { dropSchema } from '../../server/db/datasource.js';
+import type { BountySpec } from '../../server/db/entities.js';
+import { sponsorBounty, joinOnChain, syntheticTask } from '../../server/test/harness.js';
+import type { BenchOptions, BenchResult } from './run.js';
+
+const INPUTS = 784;
+const HIDDEN = 128;
+const CLASSES = 10;
+const PARAMS = INPUTS * HIDDEN + HIDDEN + HIDDEN * CLASSES + CLASSES; // 101 770
+
+function mlpSpec(n: number): BountySpec {
+  const dense = (name: string, units: number, activation: string, input?: number) => ({
+    class_name: 'Dense',
+    config: {
+      name,
+      units,
+      activation,
+      use_bias: true,
+      ...(input ? { batch_input_shape: [null, input] } : {}),
+      dtype: 'float32',
+      trainable: true,
+      kernel_initializer: { class_name: 'Zeros', config: {} },
+      bias_initializer: { class_name: 'Zeros', config: {} },
+    },
+  });
+  return {
+    modelTopology: {
+      class_name: 'Sequential',
+      config: {
+        name: 'mlp',
+        layers: [dense('hidden', HIDDEN, 'relu', INPUTS), dense('out', CLASSES, 'softmax')],
+      },
+      keras_version: 'tfjs-layers 4.22.0',
+      backend: 'tensor_flow.js',
+    },
+    weightSpecs: [
+      { name: 'hidden/kernel', shape: [INPUTS, HIDDEN], dtype: 'float32' },
+      { name: 'hidden/bias', shape: [HIDDEN], dtype: 'float32' },
+      { name: 'out/kernel', shape: [HIDDEN, CLASSES], dtype: 'float32' },
+      { name: 'out/bias', shape: [CLASSES], dtype: 'float32' },
+    ],
+    minGroupSize: 3,
+    maxGroups: 8,
+    minParticipants: n,
+    clip: 10,
+    strategy: { name: 'fedavg' },
+    train: { epochs: 1, batchSize: 32, learningRate: 0.05 },
+    loss: 'categoricalCrossentropy',
+    licence: { open: true },
+  };
+}
+
+/** Loopback TCP throughput, bytes per second (64 MiB through one connection). */
+async function loopbackBandwidth(): Promise<number> {
+  const total = 64 * 1024 * 1024;
+  const chunk = Buffer.alloc(1024 * 1024, 7);
+  return new Promise((resolve, reject) => {
+    const srv = createServer((sock) => {
+      let got = 0;
+      const t0 = performance.now();
+      sock.on('data', (d: Buffer) => {
+        got += d.length;
+        if (got >= total) {
+          const s = (performance.now() - t0) / 1000;
+          sock.destroy();
+          srv.close();
+          resolve(total / s);
+        }
+      });
+    });
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      const c = connect(port, '127.0.0.1', () => {
+        let sent = 0;
+        const pump = () => {
+          while (sent < total) {
+            sent += chunk.length;
+            if (!c.write(chunk)) return void c.once('drain', pump);
+          }
+          c.end();
+        };
+        pump();
+      });
+      c.on('error', reject);
+    });
+  });
+}
+
+interface RoundRow {
+  number: number;
+  timing: Record<string, number>;
+  state: string;
+}
+
+async function waitFor(pred: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > until) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function runN(
+  server: RunningServer,
+  chain: Chain,
+  n: number,
+  sponsorKey: string,
+  agentKeys: string[],
+): Promise<{ rounds: RoundRow[]; compute: Map<number, number>; bytes: Map<number, number> }> {
+  const validation = syntheticTask(INPUTS, CLASSES, 200, n);
+  const { bountyId, sponsor } = await sponsorBounty(server, chain, {
+    sponsorKey,
+    spec: mlpSpec(n),
+    weights: new Float32Array(PARAMS),
+    validation,
+    budget: 10n ** 21n,
+    rounds: 2,
+    minParticipants: 3,
+  });
+  await chain.contracts.registry
+    .connect(sponsor)
+    .setLicenceTerms(BigInt(bountyId), LicenceKind.Open);
+  for (const k of agentKeys) await joinOnChain(chain, k, bountyId);
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
+    env: {
+      ...process.env,
+      ROUND_BENCH_AGENT_HOST: '1',
+      SERVER_URL: server.url,
+      BOUNTY_ID: String(bountyId),
+      AGENT_KEYS: JSON.stringify(agentKeys),
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const compute = new Map<number, number>();
+  const bytes = new Map<number, number>();
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      const e = JSON.parse(line) as { type: string; round: number; ms: number; bytes: number };
+      if (e.type === 'compute') compute.set(e.round, Math.max(compute.get(e.round) ?? 0, e.ms));
+      if (e.type === 'bytes') bytes.set(e.round, (bytes.get(e.round) ?? 0) + e.bytes);
+    } catch {
+      // not ours
+    }
+  });
+  try {
+    const settled = async () =>
+      (
+        (await server.ds.query(
+          `SELECT count(*)::int AS c FROM round WHERE bounty_id = $1 AND state = 'settled'`,
+          [bountyId],
+        )) as { c: number }[]
+      )[0]!.c === 2;
+    await waitFor(settled, 600_000, `bounty ${bountyId} to settle two rounds`);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const rounds = (await server.ds.query(
+    `SELECT number, timing, state FROM round WHERE bounty_id = $1 AND ledger_round IS NOT NULL ORDER BY number`,
+    [bountyId],
+  )) as RoundRow[];
+  return { rounds, compute, bytes };
+}
+
+export async function run({ quick }: BenchOptions): Promise<BenchResult> {
+  const ns = quick ? [10] : [10, 50, 100];
+  const maxN = Math.max(...ns);
+  const chain = await startLocalChain(maxN + 2);
+  const cfg = {
+    ...loadConfig(),
+    port: 0,
+    host: '127.0.0.1',
+    dbSchema: `bench_${randomBytes(4).toString('hex')}`,
+    redisPrefix: `bench:${randomBytes(4).toString('hex')}`,
+    stageTimeoutsMs: { keys: 60_000, shares: 60_000, masked: 60_000, unmask: 60_000 },
+    gatherMs: 500,
+  };
+  const server = await startServer(cfg, {
+    chain,
+    logger: process.env.BENCH_LOG ? ['log', 'warn', 'error'] : ['error'],
+  });
+  const out: BenchResult = {};
+  try {
+    const bandwidth = await loopbackBandwidth();
+    out.loopback_MBps = Math.round(bandwidth / 1e6);
+    out.params = PARAMS;
+    for (const n of ns) {
+      const keys = chain.keys!.slice(2, 2 + n);
+      const { rounds, compute } = await runN(server, chain, n, chain.keys![1]!, keys);
+      const [cold, warm] = rounds;
+      const overhead = (r: RoundRow, i: number) =>
+        (r.timing.published! - r.timing.open! - (compute.get(i + 1) ?? 0)) / 1000;
+      out[`overhead_s_n${n}`] = +overhead(warm!, 1).toFixed(3);
+      out[`overhead_cold_s_n${n}`] = +overhead(cold!, 0).toFixed(3);
+      out[`slowest_compute_s_n${n}`] = +((compute.get(2) ?? 0) / 1000).toFixed(4);
+      const t = warm!.timing;
+      out[`stage_keys_s_n${n}`] = +((t.shares! - t.keys!) / 1000).toFixed(3);
+      out[`stage_shares_s_n${n}`] = +((t.masked! - t.shares!) / 1000).toFixed(3);
+      out[`stage_masked_s_n${n}`] = +((t.unmask! - t.masked!) / 1000).toFixed(3);
+      out[`stage_unmask_s_n${n}`] = +((t.unmaskClosed! - t.unmask!) / 1000).toFixed(3);
+      out[`stage_aggregate_publish_s_n${n}`] = +((t.published! - t.unmaskClosed!) / 1000).toFixed(
+        3,
+      );
+      out[`settle_s_n${n}`] = +(
+        ((cold!.timing.scoredIn ?? 0) + (cold!.timing.settledIn ?? 0)) /
+        1000
+      ).toFixed(3);
+      out[`score_s_n${n}`] = +((cold!.timing.scoredIn ?? 0) / 1000).toFixed(3);
+      out[`settle_overlaps_next_round_n${n}`] = warm!.timing.open! < cold!.timing.settled!;
+      // Bytes: each agent downloads the model (4d) and sends/receives its stage messages.
+      const d = PARAMS + 1;
+      const groupSize = Math.ceil(n / Math.min(8, Math.floor(n / 3)));
+      const k = Math.min(groupSize - 1, 2 * Math.ceil(Math.log2(groupSize)) + 2);
+      const perAgent = 4 * PARAMS + 4 * d + groupSize * 200 + 2 * k * 150 + 2 * k * 40;
+      const moved = n * perAgent;
+      if (n === maxN) {
+        out[`bytes_moved_n${n}`] = moved;
+        out[`floor_s_n${n}`] = +(moved / bandwidth).toFixed(4);
+      }
+    }
+  } finally {
+    await server.close();
+    await dropSchema(server.config.databaseUrl!, cfg.dbSchema);
+    await chain.stop!();
+  }
+  return out;
+}
+
+/** Child process: n agents with training skipped (a random update), reporting compute times. */
+async function agentHost(): Promise<void> {
+  const keys = JSON.parse(process.env.AGENT_KEYS!) as string[];
+  const bountyId = Number(process.env.BOUNTY_ID);
+  const agents: ProtocolAgent[] = [];
+  const update = Float32Array.from({ length: PARAMS }, () => (Math.random() - 0.5) * 0.01);
+  await Promise.all(
+    keys.map(async (key) => {
+      const agent: ProtocolAgent = new ProtocolAgent({
+        serverUrl: process.env.SERVER_URL!,
+        wallet: new Wallet(key),
+        bountyId,
+        reconnect: false,
+        train: async ({ round }) => {
+          const t0 = performance.now();
+          const delta = new Float32Array(update);
+          process.stdout.write(
+            JSON.stringify({ type: 'compute', round: round.round, ms: performance.now() - t0 }) +
+              '\n',
+          );
+          return { delta, samples: 100 };
+        },
+        onEvent: (e) => {
+          if (e.type === 'error' || process.env.BENCH_LOG)
+            process.stderr.write(`agent ${agent.address}: ${JSON.stringify(e.detail)}\n`);
+        },
+      });
+      agents.push(agent);
+      await agent.start();
+    }),
+  );
+  process.once('SIGTERM', () => {
+    for (const a of agents) a.stop();
+    process.exit(0);
+  });
+}
+
+if (process.env.ROUND_BENCH_AGENT_HOST === '1') {
+  agentHost().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
