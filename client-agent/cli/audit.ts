@@ -88,7 +88,9 @@ export async function loadRecord(
   ctx: Context,
   id: bigint,
   source?: string,
-): Promise<ScoringRecord> {
+  onChain: ReadonlySet<number> = new Set(),
+): Promise<{ record: ScoringRecord; pending: number }> {
+  let pending = 0;
   let text: string;
   if (source && !/^https?:\/\//.test(source)) {
     text = await readFile(source, 'utf8').catch(() =>
@@ -116,7 +118,11 @@ export async function loadRecord(
         throw e;
       },
     );
-    text = JSON.stringify(recordFromServerRounds(id, rows));
+    // Scored rounds still on their way to the chain are not audited yet: they are not final.
+    const final = (r: ServerRound) =>
+      r.state === 'settled' || (r.ledgerRound !== null && onChain.has(r.ledgerRound));
+    pending = rows.filter((r) => r.scoring && r.ledgerRound !== null && !final(r)).length;
+    text = JSON.stringify(recordFromServerRounds(id, rows, final));
   }
   let doc: unknown;
   try {
@@ -135,7 +141,7 @@ export async function loadRecord(
   if (BigInt(parsed.data.bountyId) !== id) {
     fail('BAD_RECORD', `the scoring record is for bounty ${parsed.data.bountyId}, not ${id}`);
   }
-  return parsed.data;
+  return { record: parsed.data, pending };
 }
 
 /** The audit itself: pure given the chain's rounds and the record. */
@@ -325,9 +331,14 @@ async function audit(
   const chain = await ctx.contracts.bounties.recordedRounds(id, undefined, {
     fromBlock: ctx.fromBlock,
   });
-  const record = await loadRecord(ctx, id, o.record);
+  const { record, pending } = await loadRecord(
+    ctx,
+    id,
+    o.record,
+    new Set(chain.map((r) => Number(r.round))),
+  );
   if (o.saveRecord) await writeFile(o.saveRecord, JSON.stringify(record, null, 2) + '\n');
-  const report = auditBounty(id, b.roundBudget, chain, record);
+  const report = { ...auditBounty(id, b.roundBudget, chain, record), pending };
   const decimals = await tokenDecimals(ctx.provider, b.token);
   if (ctx.json) ctx.io.stdout(toJson(report) + '\n');
   else {
@@ -363,7 +374,7 @@ async function audit(
     }
     for (const f of report.findings) ctx.io.stdout(`FAIL ${f.kind}: ${f.message}\n`);
     ctx.io.stdout(
-      `${report.pass ? 'PASS' : 'FAIL'}: bounty ${id}, ${report.roundsOnChain} rounds on chain, ${report.roundsInRecord} in the record, ${report.contributions} contributions, ${report.findings.length} findings\n`,
+      `${report.pass ? 'PASS' : 'FAIL'}: bounty ${id}, ${report.roundsOnChain} rounds on chain, ${report.roundsInRecord} in the record, ${report.contributions} contributions, ${report.findings.length} findings${report.pending ? `; ${report.pending} scored round(s) not yet on chain, not audited` : ''}\n`,
     );
   }
   if (!report.pass) {

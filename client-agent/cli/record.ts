@@ -108,16 +108,18 @@ export interface ServerRound {
 }
 
 /**
- * The scoring record from the aggregator's round listing: every scored round with a ledger round,
- * each member carrying the commitment re-derived from its group's published sum hash.
+ * The scoring record from the aggregator's round listing: every scored round with a ledger round
+ * that `include` accepts, each member carrying the commitment re-derived from its group's
+ * published sum hash.
  */
 export function recordFromServerRounds(
   bountyId: bigint,
   rows: readonly ServerRound[],
+  include: (r: ServerRound) => boolean = () => true,
 ): ScoringRecord {
   const rounds: RecordRound[] = [];
   for (const r of rows) {
-    if (!r.scoring || r.ledgerRound === null) continue;
+    if (!r.scoring || r.ledgerRound === null || !include(r)) continue;
     const key = `${bountyId}:${r.number}`;
     rounds.push({
       round: r.ledgerRound,
