@@ -31,6 +31,7 @@ export type CliErrorCode =
   | 'INSUFFICIENT_FUNDS'
   | 'NOTHING_TO_CLAIM'
   | 'NONCE_CONFLICT'
+  | 'BOUNTY_CLOSED'
   | 'INTERRUPTED';
 
 /** Codes that mean "the input was wrong": exit code 2. */

@@ -183,6 +183,13 @@ async function join(ctx: Context, idText: string, o: JoinOptions): Promise<void>
     'joining signs in and stakes with the wallet',
   );
   const b = await requireBounty(ctx, id);
+  const now = BigInt((await ctx.provider.getBlock('latest'))?.timestamp ?? 0);
+  if (b.roundsRecorded >= b.rounds || now > b.deadline) {
+    fail(
+      'BOUNTY_CLOSED',
+      `bounty ${id} takes no more contributions (${b.roundsRecorded}/${b.rounds} rounds recorded, deadline ${new Date(Number(b.deadline) * 1000).toISOString()})`,
+    );
+  }
   const data = await loadData(o.data, 'train', {
     label: o.label,
     limit: o.limit === undefined ? undefined : parseCount(o.limit, '--limit'),
@@ -245,7 +252,7 @@ async function join(ctx: Context, idText: string, o: JoinOptions): Promise<void>
       case 'reward': {
         const r = e.detail as Reward;
         const target = rows.get(r.roundId);
-        if (target) Object.assign(target, { score: r.score, reward: r.reward });
+        if (target) Object.assign(target, { score: r.score, reward: r.reward, state: 'settled' });
         break;
       }
       case 'error': {
@@ -302,8 +309,7 @@ async function join(ctx: Context, idText: string, o: JoinOptions): Promise<void>
     why = await finished;
     // Rewards of aggregated rounds follow once they are scored and settled on chain.
     const until = Date.now() + (why === 'interrupted' ? 0 : 60_000);
-    const pending = () =>
-      [...rows.values()].some((r) => r.state === 'aggregated' && r.reward === undefined);
+    const pending = () => [...rows.values()].some((r) => r.state === 'aggregated');
     while (pending() && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
   } finally {
     for (const t of timers) clearTimeout(t);

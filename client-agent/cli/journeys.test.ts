@@ -137,7 +137,8 @@ describe('the four journeys through the CLI', () => {
       }>();
       if (s.stopped !== 'bounty settled') throw new Error(`join: ${j.out} ${j.err}`);
       expect(s.rounds).toHaveLength(1);
-      expect(s.rounds[0]!.state).toBe('aggregated');
+      expect(s.rounds[0]!.state).toBe('settled');
+      expect(BigInt(s.rounds[0]!.reward!)).toBe(BigInt(s.claimable));
     }
     const b = await chain.contracts.bounties.getBounty(BigInt(bountyId));
     expect(b.roundsRecorded).toBe(1);
