@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { Wallet, type Provider } from 'ethers';
 import { Command } from 'commander';
 import { fail } from './errors.js';
-import { fields, toJson, type Io } from './io.js';
+import { fields, processIo, toJson, type Io } from './io.js';
 
 export interface WalletOptions {
   key?: string;
@@ -16,13 +16,43 @@ export interface WalletOptions {
   passwordFile?: string;
 }
 
+/** Reads a line from the terminal without echoing it; undefined when stdin is not a terminal. */
+function promptHidden(question: string): Promise<string | undefined> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY || !process.stderr.isTTY) return Promise.resolve(undefined);
+  process.stderr.write(question);
+  stdin.setRawMode(true);
+  stdin.resume();
+  stdin.setEncoding('utf8');
+  return new Promise((resolve) => {
+    let typed = '';
+    const done = (value: string | undefined) => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+      resolve(value);
+    };
+    const onData = (chunk: string) => {
+      for (const c of chunk) {
+        if (c === '\r' || c === '\n' || c === '\u0004') return done(typed);
+        if (c === '\u0003') return done(undefined); // Ctrl-C
+        typed = c === '\u007f' || c === '\b' ? typed.slice(0, -1) : typed + c;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+
 async function readPassword(opts: WalletOptions, io: Io): Promise<string> {
   if (opts.passwordFile) return (await readFile(opts.passwordFile, 'utf8')).replace(/\r?\n$/, '');
   const p = io.env['TRIBUTARY_KEYSTORE_PASSWORD'];
   if (p !== undefined) return p;
+  const typed = io === processIo ? await promptHidden('keystore password: ') : undefined;
+  if (typed !== undefined) return typed;
   return fail(
     'NO_WALLET',
-    'the keystore needs a password: set TRIBUTARY_KEYSTORE_PASSWORD or pass --password-file',
+    'the keystore needs a password: type it at a terminal, set TRIBUTARY_KEYSTORE_PASSWORD or pass --password-file',
   );
 }
 
