@@ -5,6 +5,7 @@ import { AuthController } from './auth/auth.controller.js';
 import { AuthService } from './auth/auth.service.js';
 import { BountiesController } from './bounties/bounties.controller.js';
 import { BountiesService } from './bounties/bounties.service.js';
+import { ChainController } from './chain/chain.controller.js';
 import { ChainService, type Chain } from './chain/chain.service.js';
 import type { ServerConfig } from './config.js';
 import { AgentGateway } from './gateway/agent.gateway.js';
@@ -25,7 +26,7 @@ export class AppModule {
   static forRoot(config: ServerConfig, ds: DataSource, chain: Chain): DynamicModule {
     return {
       module: AppModule,
-      controllers: [AuthController, BountiesController, ModelsController],
+      controllers: [AuthController, BountiesController, ModelsController, ChainController],
       providers: [
         { provide: CONFIG, useValue: config },
         { provide: DataSourceToken, useValue: ds },

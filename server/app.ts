@@ -49,13 +49,12 @@ export function makeProvider(url: string): JsonRpcProvider {
 
 async function connectChain(config: ServerConfig): Promise<Chain> {
   if (config.chainRpcUrl) {
-    if (!config.coordinatorKey || !config.contractAddresses) {
-      throw new Error('CHAIN_RPC_URL needs COORDINATOR_KEY and CONTRACT_ADDRESSES');
-    }
+    if (!config.coordinatorKey) throw new Error('CHAIN_RPC_URL needs COORDINATOR_KEY');
     const provider = makeProvider(config.chainRpcUrl);
     const { chainId } = await provider.getNetwork();
     const coordinator = new Wallet(config.coordinatorKey, provider);
-    const { attachChain } = await import('./chain/attach.js');
+    const { attachChain, deployChain } = await import('./chain/attach.js');
+    if (!config.contractAddresses) return deployChain(provider, Number(chainId), coordinator);
     return attachChain(provider, Number(chainId), coordinator, config.contractAddresses);
   }
   const { startLocalChain } = await import('./chain/attach.js');

@@ -13,9 +13,11 @@ export interface ServerConfig {
   redisPrefix: string;
   /** JSON-RPC URL of the chain; undefined starts anvil and deploys the contracts. */
   chainRpcUrl?: string;
+  /** RPC URL announced to agents at GET /chain (defaults to chainRpcUrl). */
+  publicRpcUrl?: string;
   /** Coordinator's private key (records rounds on chain). Required with chainRpcUrl. */
   coordinatorKey?: string;
-  /** Deployed contract addresses (JSON), required with chainRpcUrl. */
+  /** Deployed contract addresses (JSON); with chainRpcUrl and none given, the server deploys them. */
   contractAddresses?: Record<string, string>;
   /** Directory for embedded services' data and published model artefacts. */
   dataDir: string;
@@ -47,6 +49,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.REDIS_PREFIX || 'tributary',
     chainRpcUrl: env.CHAIN_RPC_URL || undefined,
+    publicRpcUrl: env.PUBLIC_RPC_URL || undefined,
     coordinatorKey: env.COORDINATOR_KEY || undefined,
     contractAddresses: env.CONTRACT_ADDRESSES
       ? (JSON.parse(env.CONTRACT_ADDRESSES) as Record<string, string>)

@@ -28,6 +28,17 @@ export function attachChain(
   };
 }
 
+/** Deploys fresh contracts with the coordinator's key (a new chain with no CONTRACT_ADDRESSES). */
+export async function deployChain(
+  provider: JsonRpcProvider,
+  chainId: number,
+  coordinator: Wallet,
+): Promise<Chain> {
+  const deployed = await deployTributary(coordinator);
+  new Logger('Chain').log(`deployed contracts ${JSON.stringify(deployed.addresses)}`);
+  return attachChain(provider, chainId, coordinator, { ...deployed.addresses });
+}
+
 /** anvil on a free port, contracts deployed by its first key, which is also the coordinator. */
 export async function startLocalChain(accounts = 10): Promise<Chain> {
   const dev = await startDevChain({ accounts });

@@ -1,14 +1,25 @@
 /**
  * Validation-set utility of a weight vector: top-1 accuracy of the bounty's tfjs model on the
  * sponsor's validation set. Used for the group utilities U(S) that Shapley scoring needs.
- * Plain `@tensorflow/tfjs` (cpu backend): the server evaluates small batches of 2^G coalitions.
+ * `@tensorflow/tfjs` on the WebAssembly backend (SIMD; ~40x the pure-JS cpu backend on a dense
+ * layer), falling back to cpu when wasm cannot start. 2^G coalitions are evaluated per round.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ValidationSet } from './validation.js';
 
 let ready: Promise<void> | undefined;
 function backend(): Promise<void> {
-  ready ??= tf.setBackend('cpu').then(() => tf.ready());
+  ready ??= (async () => {
+    if (tf.getBackend() === 'wasm' || tf.getBackend() === 'tensorflow') return;
+    try {
+      await import('@tensorflow/tfjs-backend-wasm');
+      if (await tf.setBackend('wasm')) return await tf.ready();
+    } catch {
+      // no wasm: the cpu backend below
+    }
+    await tf.setBackend('cpu');
+    await tf.ready();
+  })();
   return ready;
 }
 

@@ -114,6 +114,27 @@ async function loopbackBandwidth(): Promise<number> {
   });
 }
 
+/** (time ms, process CPU ms) samples, to integrate a process's busy time over a window. */
+type CpuTrace = [number, number][];
+
+function traceCpu(trace: CpuTrace): NodeJS.Timeout {
+  const sample = () => {
+    const u = process.cpuUsage();
+    trace.push([Date.now(), (u.user + u.system) / 1000]);
+  };
+  sample();
+  return setInterval(sample, 50);
+}
+
+function cpuBetween(trace: CpuTrace, from: number, to: number): number {
+  const at = (t: number) => {
+    let best = trace[0]!;
+    for (const s of trace) if (s[0] <= t) best = s;
+    return best[1];
+  };
+  return (at(to) - at(from)) / 1000;
+}
+
 interface RoundRow {
   number: number;
   timing: Record<string, number>;
@@ -134,7 +155,7 @@ async function runN(
   n: number,
   sponsorKey: string,
   agentKeys: string[],
-): Promise<{ rounds: RoundRow[]; compute: Map<number, number>; bytes: Map<number, number> }> {
+): Promise<{ rounds: RoundRow[]; compute: Map<number, number>; agentCpu: CpuTrace }> {
   const validation = syntheticTask(INPUTS, CLASSES, 200, n);
   const { bountyId, sponsor } = await sponsorBounty(server, chain, {
     sponsorKey,
@@ -160,12 +181,18 @@ async function runN(
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const compute = new Map<number, number>();
-  const bytes = new Map<number, number>();
+  const agentCpu: CpuTrace = [];
   createInterface({ input: child.stdout! }).on('line', (line) => {
     try {
-      const e = JSON.parse(line) as { type: string; round: number; ms: number; bytes: number };
+      const e = JSON.parse(line) as {
+        type: string;
+        round: number;
+        ms: number;
+        t: number;
+        cpu: number;
+      };
       if (e.type === 'compute') compute.set(e.round, Math.max(compute.get(e.round) ?? 0, e.ms));
-      if (e.type === 'bytes') bytes.set(e.round, (bytes.get(e.round) ?? 0) + e.bytes);
+      if (e.type === 'cpu') agentCpu.push([e.t, e.cpu]);
     } catch {
       // not ours
     }
@@ -186,7 +213,7 @@ async function runN(
     `SELECT number, timing, state FROM round WHERE bounty_id = $1 AND ledger_round IS NOT NULL ORDER BY number`,
     [bountyId],
   )) as RoundRow[];
-  return { rounds, compute, bytes };
+  return { rounds, compute, agentCpu };
 }
 
 export async function run({ quick }: BenchOptions): Promise<BenchResult> {
@@ -211,9 +238,11 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
     const bandwidth = await loopbackBandwidth();
     out.loopback_MBps = Math.round(bandwidth / 1e6);
     out.params = PARAMS;
+    const serverCpu: CpuTrace = [];
+    const timer = traceCpu(serverCpu);
     for (const n of ns) {
       const keys = chain.keys!.slice(2, 2 + n);
-      const { rounds, compute } = await runN(server, chain, n, chain.keys![1]!, keys);
+      const { rounds, compute, agentCpu } = await runN(server, chain, n, chain.keys![1]!, keys);
       const [cold, warm] = rounds;
       const overhead = (r: RoundRow, i: number) =>
         (r.timing.published! - r.timing.open! - (compute.get(i + 1) ?? 0)) / 1000;
@@ -221,6 +250,9 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
       out[`overhead_cold_s_n${n}`] = +overhead(cold!, 0).toFixed(3);
       out[`slowest_compute_s_n${n}`] = +((compute.get(2) ?? 0) / 1000).toFixed(4);
       const t = warm!.timing;
+      // Where the wall time goes: the aggregator's own CPU vs the agents' (all n in one process).
+      out[`server_cpu_s_n${n}`] = +cpuBetween(serverCpu, t.open!, t.published!).toFixed(3);
+      out[`agents_cpu_s_n${n}`] = +cpuBetween(agentCpu, t.open!, t.published!).toFixed(3);
       out[`stage_keys_s_n${n}`] = +((t.shares! - t.keys!) / 1000).toFixed(3);
       out[`stage_shares_s_n${n}`] = +((t.masked! - t.shares!) / 1000).toFixed(3);
       out[`stage_masked_s_n${n}`] = +((t.unmask! - t.masked!) / 1000).toFixed(3);
@@ -245,6 +277,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
         out[`floor_s_n${n}`] = +(moved / bandwidth).toFixed(4);
       }
     }
+    clearInterval(timer);
   } finally {
     await server.close();
     await dropSchema(server.config.databaseUrl!, cfg.dbSchema);
@@ -258,6 +291,12 @@ async function agentHost(): Promise<void> {
   const keys = JSON.parse(process.env.AGENT_KEYS!) as string[];
   const bountyId = Number(process.env.BOUNTY_ID);
   const agents: ProtocolAgent[] = [];
+  setInterval(() => {
+    const u = process.cpuUsage();
+    process.stdout.write(
+      JSON.stringify({ type: 'cpu', t: Date.now(), cpu: (u.user + u.system) / 1000 }) + '\n',
+    );
+  }, 50).unref();
   const update = Float32Array.from({ length: PARAMS }, () => (Math.random() - 0.5) * 0.01);
   await Promise.all(
     keys.map(async (key) => {
