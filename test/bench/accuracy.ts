@@ -47,6 +47,8 @@ interface Setting {
   scoreSamplesPerClient: number;
   scoreRounds: number;
   validationSamples: number;
+  /** Independent repetitions of the two scoring experiments. */
+  scoreSeeds: number;
   epochSamples: number;
 }
 
@@ -58,6 +60,7 @@ const FULL: Setting = {
   scoreSamplesPerClient: 500,
   scoreRounds: 10,
   validationSamples: 200,
+  scoreSeeds: 3,
   epochSamples: 300,
 };
 const QUICK: Setting = {
@@ -68,6 +71,7 @@ const QUICK: Setting = {
   scoreSamplesPerClient: 150,
   scoreRounds: 5,
   validationSamples: 100,
+  scoreSeeds: 1,
   epochSamples: 100,
 };
 
@@ -155,108 +159,125 @@ export async function run({ quick }: { quick: boolean }): Promise<Figures> {
   );
   figures['secagg_seconds_per_round'] = Number(secureAgg.toFixed(3));
 
-  // --- rewards with free riders and a label flipper --------------------------------------
+  // --- scoring experiments, repeated over `scoreSeeds` seeds (figures are their means) ----
+  const perSeed = new Map<string, number[]>();
+  const collect = (key: string, v: number) => perSeed.set(key, [...(perSeed.get(key) ?? []), v]);
   const bad = new Set([7, 8, 9]);
-  const badCorruptions: Corruption[] = Array.from({ length: CLIENTS }, (_, i) =>
-    i === 7 || i === 8
-      ? { kind: 'random-labels' }
-      : i === 9
-        ? { kind: 'flip-labels' }
-        : { kind: 'none' },
-  );
-  const freeRide = await prepareData({
-    clients: CLIENTS,
-    samplesPerClient: s.scoreSamplesPerClient,
-    partition: 'iid',
-    testSamples: Math.min(2000, s.testSamples),
-    validationSamples: s.validationSamples,
-    seed: SEED + 1,
-    corruptions: badCorruptions,
-  });
-  const fr = await runFederated({
-    clients: freeRide.clients,
-    test: freeRide.test,
-    architecture,
-    initialWeights: initial,
-    hyper: scoreHyper,
-    strategy: new FedAvg(),
-    rounds: s.scoreRounds,
-    secure: true,
-    clip: CLIP,
-    seed: SEED + 1,
-    trainer,
-    scoring: { validation: freeRide.validation },
-    evalEvery: s.scoreRounds,
-    onRound: (r) =>
-      log(
-        `free-rider round ${r.round}: group values (loss) ${r.groupValues?.loss.map((v) => v.toFixed(4)).join(' ')}`,
-      ),
-  });
-  const badIds = freeRide.clients.filter((_, i) => bad.has(i)).map((c) => c.id);
-  const frWeights = new Map(freeRide.clients.map((c) => [c.id, c.data.y.length]));
-  for (const metric of UTILITY_METRICS) {
-    for (const est of ESTIMATORS) {
-      const { final, perRound } = rewardShares(
-        replayEstimates(fr.rounds, metric, est, frWeights),
-        badIds,
-      );
-      // After the scoring rounds, one allocation by the estimates (the issue's figure) ...
-      figures[`bad_reward_share_${est}_${metric}`] = r4(final);
-      // ... and, for comparison, a budget paid every round by the estimates so far.
-      figures[`bad_reward_share_paid_per_round_${est}_${metric}`] = r4(perRound);
+  for (let k = 0; k < s.scoreSeeds; k++) {
+    // --- rewards with free riders and a label flipper --------------------------------------
+    const badCorruptions: Corruption[] = Array.from({ length: CLIENTS }, (_, i) =>
+      i === 7 || i === 8
+        ? { kind: 'random-labels' }
+        : i === 9
+          ? { kind: 'flip-labels' }
+          : { kind: 'none' },
+    );
+    const freeRide = await prepareData({
+      clients: CLIENTS,
+      samplesPerClient: s.scoreSamplesPerClient,
+      partition: 'iid',
+      testSamples: Math.min(2000, s.testSamples),
+      validationSamples: s.validationSamples,
+      seed: SEED + 1 + 10 * k,
+      corruptions: badCorruptions,
+    });
+    const fr = await runFederated({
+      clients: freeRide.clients,
+      test: freeRide.test,
+      architecture,
+      initialWeights: initial,
+      hyper: scoreHyper,
+      strategy: new FedAvg(),
+      rounds: s.scoreRounds,
+      secure: true,
+      clip: CLIP,
+      seed: SEED + 1 + 10 * k,
+      trainer,
+      scoring: { validation: freeRide.validation },
+      evalEvery: s.scoreRounds,
+      onRound: (r) =>
+        log(
+          `free-rider (seed ${k}) round ${r.round}: group values (loss) ${r.groupValues?.loss.map((v) => v.toFixed(4)).join(' ')}`,
+        ),
+    });
+    const badIds = freeRide.clients.filter((_, i) => bad.has(i)).map((c) => c.id);
+    const frWeights = new Map(freeRide.clients.map((c) => [c.id, c.data.y.length]));
+    for (const metric of UTILITY_METRICS) {
+      for (const est of ESTIMATORS) {
+        const { final, perRound } = rewardShares(
+          replayEstimates(fr.rounds, metric, est, frWeights),
+          badIds,
+        );
+        // After the scoring rounds, one allocation by the estimates (the issue's figure) ...
+        collect(`bad_reward_share_${est}_${metric}`, final);
+        // ... and, for comparison, a budget paid every round by the estimates so far.
+        collect(`bad_reward_share_paid_per_round_${est}_${metric}`, perRound);
+      }
     }
-  }
 
-  // --- group scores vs exact per-person Shapley, graded label noise ----------------------
-  const graded: Corruption[] = Array.from({ length: CLIENTS }, (_, i) =>
-    i === 0 ? { kind: 'none' } : { kind: 'label-noise', rate: i / 10 },
-  );
-  const gradedData = await prepareData({
-    clients: CLIENTS,
-    samplesPerClient: s.scoreSamplesPerClient,
-    partition: 'iid',
-    testSamples: Math.min(2000, s.testSamples),
-    validationSamples: s.validationSamples,
-    seed: SEED + 2,
-    corruptions: graded,
-  });
-  const tg = performance.now();
-  const gr = await runFederated({
-    clients: gradedData.clients,
-    test: gradedData.test,
-    architecture,
-    initialWeights: initial,
-    hyper: scoreHyper,
-    strategy: new FedAvg(),
-    rounds: s.scoreRounds,
-    secure: true,
-    clip: CLIP,
-    seed: SEED + 2,
-    trainer,
-    scoring: { validation: gradedData.validation, exactPersons: true },
-    evalEvery: s.scoreRounds,
-    onRound: (r) => log(`graded round ${r.round}: scoring ${r.scoreSeconds.toFixed(1)} s`),
-  });
-  figures['graded_seconds'] = Number(((performance.now() - tg) / 1000).toFixed(1));
-  const ids = gradedData.clients.map((c) => c.id);
-  const grWeights = new Map(gradedData.clients.map((c) => [c.id, c.data.y.length]));
-  const quality = ids.map((_, i) => -i);
-  for (const metric of UTILITY_METRICS) {
-    const exact = ids.map((id) => gr.exactPersonShapley![metric].get(id)!);
-    figures[`spearman_exact_vs_quality_${metric}`] = r4(spearman(exact, quality));
-    for (const est of ESTIMATORS) {
-      const final = replayEstimates(gr.rounds, metric, est, grWeights).at(-1)!;
-      const group = ids.map((id) => final.get(id)!);
-      figures[`spearman_vs_exact_shapley_${est}_${metric}`] = r4(spearman(group, exact));
-      figures[`spearman_group_vs_quality_${est}_${metric}`] = r4(spearman(group, quality));
+    // --- group scores vs exact per-person Shapley, graded label noise ----------------------
+    const graded: Corruption[] = Array.from({ length: CLIENTS }, (_, i) =>
+      i === 0 ? { kind: 'none' } : { kind: 'label-noise', rate: i / 10 },
+    );
+    const gradedData = await prepareData({
+      clients: CLIENTS,
+      samplesPerClient: s.scoreSamplesPerClient,
+      partition: 'iid',
+      testSamples: Math.min(2000, s.testSamples),
+      validationSamples: s.validationSamples,
+      seed: SEED + 2 + 10 * k,
+      corruptions: graded,
+    });
+    const tg = performance.now();
+    const gr = await runFederated({
+      clients: gradedData.clients,
+      test: gradedData.test,
+      architecture,
+      initialWeights: initial,
+      hyper: scoreHyper,
+      strategy: new FedAvg(),
+      rounds: s.scoreRounds,
+      secure: true,
+      clip: CLIP,
+      seed: SEED + 2 + 10 * k,
+      trainer,
+      scoring: { validation: gradedData.validation, exactPersons: true },
+      evalEvery: s.scoreRounds,
+      onRound: (r) =>
+        log(`graded (seed ${k}) round ${r.round}: scoring ${r.scoreSeconds.toFixed(1)} s`),
+    });
+    collect('graded_seconds', (performance.now() - tg) / 1000);
+    const ids = gradedData.clients.map((c) => c.id);
+    const grWeights = new Map(gradedData.clients.map((c) => [c.id, c.data.y.length]));
+    const quality = ids.map((_, i) => -i);
+    for (const metric of UTILITY_METRICS) {
+      const exact = ids.map((id) => gr.exactPersonShapley![metric].get(id)!);
+      collect(`spearman_exact_vs_quality_${metric}`, spearman(exact, quality));
+      for (const est of ESTIMATORS) {
+        const final = replayEstimates(gr.rounds, metric, est, grWeights).at(-1)!;
+        const group = ids.map((id) => final.get(id)!);
+        collect(`spearman_vs_exact_shapley_${est}_${metric}`, spearman(group, exact));
+        collect(`spearman_group_vs_quality_${est}_${metric}`, spearman(group, quality));
+      }
     }
   }
+  for (const [key, vs] of perSeed) {
+    figures[key] = r4(vs.reduce((a, b) => a + b, 0) / vs.length);
+  }
+  figures['score_seeds'] = s.scoreSeeds;
   const primary: UtilityMetric = 'loss';
   figures['utility_metric'] = primary;
-  figures['bad_reward_share'] = figures[`bad_reward_share_mean_${primary}`]!;
-  figures['spearman_vs_exact_shapley'] = figures[`spearman_vs_exact_shapley_mean_${primary}`]!;
-  figures['bad_reward_share_lsq'] = figures[`bad_reward_share_lsq_${primary}`]!;
-  figures['spearman_vs_exact_shapley_lsq'] = figures[`spearman_vs_exact_shapley_lsq_${primary}`]!;
+  const headline = (name: string, key: string) => {
+    figures[name] = figures[key]!;
+    figures[`${name}_per_seed`] = perSeed
+      .get(key)!
+      .map((v) => v.toFixed(4))
+      .join(' ');
+  };
+  headline('bad_reward_share', `bad_reward_share_mean_${primary}`);
+  headline('spearman_vs_exact_shapley', `spearman_vs_exact_shapley_mean_${primary}`);
+  headline('bad_reward_share_lsq', `bad_reward_share_lsq_${primary}`);
+  headline('spearman_vs_exact_shapley_lsq', `spearman_vs_exact_shapley_lsq_${primary}`);
 
   // --- wasm vs cpu epoch time ------------------------------------------------------------
   figures['wasm_vs_cpu_epoch'] = await epochRatio(
