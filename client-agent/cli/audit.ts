@@ -35,6 +35,7 @@ import {
   roundRecordHash,
   toRoundRecord,
   type RecordRound,
+  ServerRounds,
   type ServerRound,
 } from './record.js';
 
@@ -105,7 +106,7 @@ export async function loadRecord(
         'the audit needs the scoring record: pass --server <url> or --record <file|url>',
       );
     }
-    const rows = await getJson<ServerRound[]>(ctx.server, `/bounties/${id}/rounds`).catch(
+    const listing = await getJson<unknown>(ctx.server, `/bounties/${id}/rounds`).catch(
       (e: unknown) => {
         if (e instanceof CliError && e.code === 'SERVER_UNSUPPORTED') {
           fail(
@@ -118,6 +119,15 @@ export async function loadRecord(
         throw e;
       },
     );
+    const parsedRows = ServerRounds.safeParse(listing);
+    if (!parsedRows.success) {
+      const issue = parsedRows.error.issues[0];
+      fail(
+        'BAD_RECORD',
+        `the server's round listing is malformed at ${issue?.path.join('.')}: ${issue?.message}`,
+      );
+    }
+    const rows = parsedRows.data;
     // Scored rounds still on their way to the chain are not audited yet: they are not final.
     const final = (r: ServerRound) =>
       r.state === 'settled' || (r.ledgerRound !== null && onChain.has(r.ledgerRound));

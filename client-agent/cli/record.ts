@@ -91,21 +91,36 @@ export function groupSumCommitment(roundKey: string, sumHash: string, account: s
   );
 }
 
-/** A round as the aggregator lists it in `GET /bounties/:id/rounds`. */
-export interface ServerRound {
-  number: number;
-  ledgerRound: number | null;
-  state: string;
-  scoring: {
-    record: {
-      budget: string;
-      groups: { members: { id: string; weight: number }[] }[];
-      utilities: number[];
-    };
-    metric?: string;
-  } | null;
-  groups: { index: number; state: string; survivors: string[]; sumHash: string | null }[] | null;
-}
+/** A round as the aggregator lists it in `GET /bounties/:id/rounds` (the fields the audit reads). */
+export const ServerRound = z.object({
+  number: z.number().int(),
+  ledgerRound: z.number().int().positive().nullable(),
+  state: z.string(),
+  scoring: z
+    .object({
+      record: z.object({
+        budget: Amount,
+        groups: z.array(
+          z.object({ members: z.array(z.object({ id: Account, weight: z.number() })) }),
+        ),
+        utilities: z.array(z.number()),
+      }),
+      metric: z.string().optional(),
+    })
+    .nullable(),
+  groups: z
+    .array(
+      z.object({
+        index: z.number().int(),
+        state: z.string(),
+        survivors: z.array(z.string()),
+        sumHash: Hex32.nullable(),
+      }),
+    )
+    .nullable(),
+});
+export type ServerRound = z.infer<typeof ServerRound>;
+export const ServerRounds = z.array(ServerRound);
 
 /**
  * The scoring record from the aggregator's round listing: every scored round with a ledger round
@@ -123,7 +138,7 @@ export function recordFromServerRounds(
     const key = `${bountyId}:${r.number}`;
     rounds.push({
       round: r.ledgerRound,
-      budget: r.scoring.record.budget,
+      budget: String(r.scoring.record.budget),
       metric: r.scoring.metric,
       utilities: r.scoring.record.utilities,
       groups: r.scoring.record.groups.map((g) => {
