@@ -244,7 +244,7 @@ async function create(ctx: Context, o: CreateOptions): Promise<void> {
     await mkdir(o.save, { recursive: true });
     await writeFile(join(o.save, `bounty-${bountyId}.json`), toJson(reg));
   }
-  let registered: string = 'no server';
+  let registered = o.register ? 'no server' : 'not asked';
   let regError: CliError | undefined;
   if (ctx.server && o.register) {
     try {
@@ -271,6 +271,7 @@ async function create(ctx: Context, o: CreateOptions): Promise<void> {
     price,
     ...hashes,
     registered,
+    ...(regError ? { error: { code: regError.code, message: regError.message } } : {}),
   };
   if (ctx.json) io.stdout(toJson(out) + '\n');
   else
@@ -302,7 +303,8 @@ async function create(ctx: Context, o: CreateOptions): Promise<void> {
         (o.save
           ? `; retry with: tributary bounty register ${bountyId} --from ${join(o.save, `bounty-${bountyId}.json`)}`
           : ''),
-      { bountyId: bountyId.toString() },
+      // With --json the document above already carries the error.
+      { bountyId: bountyId.toString(), reported: ctx.json },
     );
   }
 }
@@ -333,10 +335,11 @@ async function register(ctx: Context, idText: string, from: string): Promise<voi
     );
   }
   await registerWithServer(server, reg);
-  io(ctx, { bountyId: id, registered: server }, `bounty ${id} registered with ${server}\n`);
+  say(ctx, { bountyId: id, registered: server }, `bounty ${id} registered with ${server}\n`);
 }
 
-function io(ctx: Context, json: unknown, text: string): void {
+/** One result: JSON with --json, text otherwise. */
+function say(ctx: Context, json: unknown, text: string): void {
   ctx.io.stdout(ctx.json ? toJson(json) + '\n' : text);
 }
 

@@ -212,10 +212,10 @@ describe('the four journeys through the CLI', () => {
       version: '1',
     });
   });
-  it('registers a bounty created without the server, and refuses data that does not fit', async () => {
+  it('registers a bounty later, reports a registration the server refuses, refuses data that does not fit', async () => {
     const keys = chain.keys!;
     const sponsor = new Wallet(keys[1]!);
-    await chain.contracts.token.transfer(sponsor.address, 30n * E18);
+    await chain.contracts.token.transfer(sponsor.address, 31n * E18);
     const base = ['--deployment', deployment];
     const created = await cli(
       [
@@ -239,7 +239,32 @@ describe('the four journeys through the CLI', () => {
     );
     expect(created.code).toBe(0);
     const { bountyId, registered } = created.json<{ bountyId: string; registered: string }>();
-    expect(registered).toBe('no server');
+    expect(registered).toBe('not asked');
+    // A bounty the aggregator cannot run (another coordinator) is funded, and the error says so.
+    const foreign = await cli(
+      [
+        ...base,
+        '--json',
+        'bounty',
+        'create',
+        '--model',
+        `linear:${FEATURES}x${CLASSES}`,
+        '--validation',
+        join(dir, 'validation.csv'),
+        '--budget',
+        '1',
+        '--rounds',
+        '1',
+        '--coordinator',
+        sponsor.address,
+      ],
+      { TRIBUTARY_KEY: sponsor.privateKey },
+    );
+    expect(foreign.code).toBe(1);
+    const f = foreign.json<{ bountyId: string; registered: string; error: { code: string } }>();
+    expect(f.error.code).toBe('BOUNTY_MISMATCH');
+    expect(f.registered).toBe('failed (BOUNTY_MISMATCH)');
+    expect((await chain.contracts.bounties.getBounty(BigInt(f.bountyId))).deposited).toBe(E18);
     const owner = keys[2]!;
     const early = await cli([...base, 'join', bountyId, '--data', join(dir, 'owner0.csv')], {
       TRIBUTARY_KEY: owner,
