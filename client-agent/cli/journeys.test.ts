@@ -231,6 +231,8 @@ describe('the four journeys through the CLI', () => {
         '30',
         '--rounds',
         '3',
+        '--min-stake',
+        '2',
         '--no-register',
         '--save',
         dir,
@@ -289,6 +291,10 @@ describe('the four journeys through the CLI', () => {
       join(dir, `bounty-${bountyId}.json`),
     ]);
     expect(twice.err).toMatch(/^error \[DUPLICATE\]/);
+    // Joining stakes the bounty's minimum (approve + join) before anything is sent to the server.
+    const ownerAddress = new Wallet(owner).address;
+    await chain.contracts.token.transfer(ownerAddress, 5n * E18);
+    const held = await chain.contracts.token.balanceOf(ownerAddress);
     await writeFile(join(dir, 'narrow.csv'), 'a,b,label\n1,2,0\n2,1,1\n');
     const narrow = await cli([...base, 'join', bountyId, '--data', join(dir, 'narrow.csv')], {
       TRIBUTARY_KEY: owner,
@@ -297,5 +303,8 @@ describe('the four journeys through the CLI', () => {
     expect(narrow.err).toBe(
       `error [DATA_SHAPE]: ${join(dir, 'narrow.csv')} has 2 features per sample, bounty ${bountyId}'s model takes ${FEATURES} ([${FEATURES}])\n`,
     );
+    const stake = await chain.contracts.bounties.stakeOf(BigInt(bountyId), ownerAddress);
+    expect(stake).toEqual({ amount: 2n * E18, joined: true });
+    expect(await chain.contracts.token.balanceOf(ownerAddress)).toBe(held - 2n * E18);
   });
 });
