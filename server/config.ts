@@ -29,8 +29,20 @@ export interface ServerConfig {
   challengeTtlS: number;
   /** After enough agents are online, wait this long for more before opening a round. */
   gatherMs: number;
-  /** Run the BullMQ workers in this process. */
-  workers: boolean;
+  /**
+   * Which BullMQ lanes this process works: `rounds` (stage closes, aggregation), `settlement`
+   * (scoring, chain) or both. Scoring is CPU-heavy; a separate instance for it keeps it off the
+   * round's event loop. `none` serves sockets and REST only.
+   */
+  lanes: 'all' | 'rounds' | 'settlement' | 'none';
+}
+
+function lanesOf(v: string | undefined): ServerConfig['lanes'] {
+  const lanes = ['all', 'rounds', 'settlement', 'none'] as const;
+  if (!v) return 'all';
+  if (!(lanes as readonly string[]).includes(v))
+    throw new Error(`WORKER_LANES must be one of ${lanes.join(', ')}`);
+  return v as ServerConfig['lanes'];
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -64,6 +76,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     },
     challengeTtlS: num('CHALLENGE_TTL_S', 300),
     gatherMs: num('ROUND_GATHER_MS', 1000),
-    workers: env.WORKERS !== '0',
+    lanes: lanesOf(env.WORKER_LANES),
   };
 }

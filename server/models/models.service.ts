@@ -42,11 +42,21 @@ export class ModelsService {
       .findOne({ where: { bountyId }, order: { version: 'DESC' } });
   }
 
+  /** Model versions never change once stored: downloads in a round are served from memory. */
+  private readonly cache = new Map<string, ModelVersion>();
+
   async get(bountyId: number, version?: number): Promise<ModelVersion> {
+    const key = `${bountyId}:${version}`;
+    const hit = version === undefined ? undefined : this.cache.get(key);
+    if (hit) return hit;
     const row =
       version === undefined
         ? await this.latest(bountyId)
         : await this.ds.getRepository(ModelVersion).findOneBy({ bountyId, version });
+    if (row && version !== undefined) {
+      if (this.cache.size >= 16) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(key, row);
+    }
     if (!row)
       throw new ProtocolError(
         'NOT_FOUND',

@@ -44,7 +44,8 @@ export class QueueService implements OnModuleDestroy {
 
   /** Starts the workers: a fast lane for round-critical jobs and a slow lane for scoring/settling. */
   start(): void {
-    if (!this.config.workers || this.workers.length) return;
+    const lanes = this.config.lanes;
+    if (lanes === 'none' || this.workers.length) return;
     const make = (lanes: JobName[], concurrency: number, queueName: string): Worker => {
       const connection = new Redis(this.config.redisUrl!, { maxRetriesPerRequest: null });
       this.workerConnections.push(connection);
@@ -70,8 +71,12 @@ export class QueueService implements OnModuleDestroy {
       w.on('error', (err) => this.log.error(err.message));
       return w;
     };
-    this.workers.push(make(['open-round', 'close-stage', 'aggregate'], 4, QUEUE_NAME));
-    this.workers.push(make(['score', 'settle'], 1, SLOW_QUEUE));
+    if (lanes === 'all' || lanes === 'rounds') {
+      this.workers.push(make(['open-round', 'close-stage', 'aggregate'], 4, QUEUE_NAME));
+    }
+    if (lanes === 'all' || lanes === 'settlement') {
+      this.workers.push(make(['score', 'settle'], 1, SLOW_QUEUE));
+    }
   }
 
   private slowQueue?: Queue;
