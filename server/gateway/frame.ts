@@ -5,7 +5,7 @@
  *
  * Layout: u32 LE header length, header JSON in which every byte field is replaced by
  * `{ "$b": i }`, then for each byte field i: u32 LE length + bytes. Decoded byte fields are fresh
- * Uint8Arrays (not views into the frame).
+ * Uint8Arrays (not Buffers, which some libraries refuse, and not unaligned views).
  */
 export function encodeFrame(value: unknown): Uint8Array {
   const parts: Uint8Array[] = [];
@@ -46,6 +46,8 @@ export function decodeFrame<T = unknown>(frame: Uint8Array): T {
     if (off + 4 > b.length) throw new FrameError('frame part truncated');
     const len = b.readUInt32LE(off);
     if (off + 4 + len > b.length) throw new FrameError('frame part truncated');
+    // A fresh, aligned Uint8Array (not a Buffer, not an unaligned view): word vectors are read
+    // through Uint32Array views, which need 4-byte alignment.
     const part = new Uint8Array(len);
     part.set(b.subarray(off + 4, off + 4 + len));
     parts.push(part);

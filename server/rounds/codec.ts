@@ -22,9 +22,13 @@ export function decodeStored<T>(buf: Buffer): T {
   }) as T;
 }
 
-/** A view of a Buffer as a Uint8Array that owns its bytes (some libraries reject Buffers). */
+/**
+ * A copy of a Buffer as a plain, aligned Uint8Array (some libraries reject Buffers; word vectors
+ * are read through Uint32Array views). Copied with Buffer#copy, which also accepts buffers made
+ * in another realm (the pg driver's, under Jest).
+ */
 export function plainBytes(b: Uint8Array): Uint8Array {
   const out = new Uint8Array(b.byteLength);
-  out.set(b);
+  Buffer.from(b.buffer, b.byteOffset, b.byteLength).copy(Buffer.from(out.buffer));
   return out;
 }

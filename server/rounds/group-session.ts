@@ -65,6 +65,17 @@ export function closeStage(s: SecAggGroupServer, stage: AgentStage): Outgoing {
   }
 }
 
+async function storedMessages(
+  em: EntityManager,
+  groupId: number,
+  stages: AgentStage[],
+): Promise<{ stage: AgentStage; address: string; payload: Buffer }[]> {
+  return em.query(
+    `SELECT stage, address, payload FROM stage_message WHERE group_id = $1 AND stage = ANY($2) ORDER BY id`,
+    [groupId, stages],
+  );
+}
+
 interface Cached {
   session: SecAggGroupServer;
   /** Stages closed so far. */
@@ -101,10 +112,7 @@ export class GroupSessions {
     if (needed.length) {
       // The caller keeps the session again once its close succeeded.
       this.cache.delete(group.id);
-      const rows: { stage: AgentStage; address: string; payload: Buffer }[] = await em.query(
-        `SELECT stage, address, payload FROM stage_message WHERE group_id = $1 AND stage = ANY($2) ORDER BY id`,
-        [group.id, needed],
-      );
+      const rows = await storedMessages(em, group.id, needed);
       for (const st of needed) {
         for (const r of rows) {
           if (r.stage !== st) continue;
