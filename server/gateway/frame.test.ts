@@ -1,0 +1,43 @@
+import { decodeFrame, encodeFrame, FrameError } from './frame.js';
+import { drawGroups } from '../rounds/grouping.js';
+
+describe('binary frames', () => {
+  it('round-trip nested byte fields as aligned plain Uint8Arrays', () => {
+    const msg = {
+      type: 'shares',
+      shares: Array.from({ length: 20 }, (_, i) => ({
+        to: `c${i}`,
+        ciphertext: new Uint8Array([i, i + 1, i + 2]),
+      })),
+      vector: Buffer.from([1, 2, 3, 4, 5]),
+    };
+    const back = decodeFrame<typeof msg>(encodeFrame(msg));
+    expect(back.shares).toHaveLength(20);
+    expect([...back.shares[7]!.ciphertext]).toEqual([7, 8, 9]);
+    expect(Buffer.isBuffer(back.vector)).toBe(false);
+    expect(back.vector.byteOffset % 4).toBe(0);
+    expect([...back.vector]).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('rejects truncated and forged frames with FrameError', () => {
+    const f = encodeFrame({ a: new Uint8Array(8) });
+    expect(() => decodeFrame(f.subarray(0, f.length - 1))).toThrow(FrameError);
+    expect(() => decodeFrame(new Uint8Array([1]))).toThrow(FrameError);
+    const forged = encodeFrame({ a: { $b: 3 } });
+    expect(() => decodeFrame(forged)).toThrow(FrameError);
+    const notJson = Buffer.concat([Buffer.from([3, 0, 0, 0]), Buffer.from('{{{')]);
+    expect(() => decodeFrame(notJson)).toThrow(FrameError);
+  });
+});
+
+describe('group drawing', () => {
+  it('splits into at most maxGroups groups of at least 3, covering everyone once', () => {
+    const people = Array.from({ length: 100 }, (_, i) => i);
+    const groups = drawGroups(people, 3, 8);
+    expect(groups).toHaveLength(8);
+    expect(groups.every((g) => g.length >= 12)).toBe(true);
+    expect(groups.flat().sort((a, b) => a - b)).toEqual(people);
+    expect(drawGroups([1, 2, 3, 4, 5], 3, 8)).toHaveLength(1);
+    expect(drawGroups([1, 2], 1, 8)).toHaveLength(0);
+  });
+});
