@@ -35,6 +35,8 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedSe
     password: 'postgres',
     port,
     persistent: true,
+    // initdb refuses to run as root: as root, run the cluster as a `postgres` user owning the dir.
+    createPostgresUser: process.getuid?.() === 0,
     onLog: () => undefined,
   });
   if (!existsSync(join(dir, 'PG_VERSION'))) {
