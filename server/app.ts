@@ -87,6 +87,8 @@ export async function startServer(
     bodyParser: true,
   });
   app.useBodyParser('json', { limit: '512mb' });
+  // Model downloads are large and carry their hash; no per-response ETag hashing.
+  app.set('etag', false);
   app.useGlobalFilters(new ErrorFilter());
   app.enableShutdownHooks();
   const io = new RedisIoAdapter(app, {

@@ -29,12 +29,17 @@ export type Outgoing = Map<string, unknown>;
 
 const ORDER: AgentStage[] = ['keys', 'shares', 'masked', 'unmask'];
 
+/** A vector held in memory is already a plain, 4-byte-aligned Uint8Array (no copy needed). */
+function isPlainAligned(b: Uint8Array): boolean {
+  return b instanceof Uint8Array && !Buffer.isBuffer(b) && b.byteOffset % 4 === 0;
+}
+
 export function toWire(
   stage: AgentStage,
   address: string,
   round: Round,
   group: RoundGroup,
-  payload: Buffer,
+  payload: Buffer | Uint8Array,
 ): unknown {
   if (stage === 'masked') {
     return {
@@ -42,10 +47,10 @@ export function toWire(
       round: roundKey(round),
       group: groupKey(group),
       client: address,
-      vector: plainBytes(payload),
+      vector: isPlainAligned(payload) ? payload : plainBytes(payload),
     };
   }
-  return decodeStored(payload);
+  return decodeStored(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
 }
 
 export function closeStage(s: SecAggGroupServer, stage: AgentStage): Outgoing {
@@ -65,15 +70,24 @@ export function closeStage(s: SecAggGroupServer, stage: AgentStage): Outgoing {
   }
 }
 
+/**
+ * Stored messages of some stages. Masked inputs this instance accepted are held in memory, so
+ * their (large) payloads are not read back; those another instance accepted come from Postgres.
+ */
 async function storedMessages(
   em: EntityManager,
   groupId: number,
   stages: AgentStage[],
-): Promise<{ stage: AgentStage; address: string; payload: Buffer }[]> {
-  return em.query(
-    `SELECT stage, address, payload FROM stage_message WHERE group_id = $1 AND stage = ANY($2) ORDER BY id`,
-    [groupId, stages],
-  );
+  held: ReadonlyMap<string, Uint8Array> | undefined,
+): Promise<{ stage: AgentStage; address: string; payload: Buffer | Uint8Array }[]> {
+  const skip = held ? [...held.keys()] : [];
+  const rows = (await em.query(
+    `SELECT stage, address,
+            CASE WHEN stage = 'masked' AND address = ANY($3) THEN NULL ELSE payload END AS payload
+       FROM stage_message WHERE group_id = $1 AND stage = ANY($2) ORDER BY id`,
+    [groupId, stages, skip],
+  )) as { stage: AgentStage; address: string; payload: Buffer | Uint8Array | null }[];
+  return rows.map((r) => ({ ...r, payload: r.payload ?? held!.get(r.address)! }));
 }
 
 interface Cached {
@@ -85,6 +99,14 @@ interface Cached {
 
 export class GroupSessions {
   private readonly cache = new Map<number, Cached>();
+  /** Masked inputs accepted by this instance, per group, until the masked stage closes. */
+  private readonly held = new Map<number, Map<string, Uint8Array>>();
+
+  holdMasked(groupId: number, address: string, vector: Uint8Array): void {
+    let m = this.held.get(groupId);
+    if (!m) this.held.set(groupId, (m = new Map()));
+    m.set(address, vector);
+  }
 
   /**
    * A session with every stage before `stage` closed and `stage`'s stored messages received.
@@ -112,7 +134,7 @@ export class GroupSessions {
     if (needed.length) {
       // The caller keeps the session again once its close succeeded.
       this.cache.delete(group.id);
-      const rows = await storedMessages(em, group.id, needed);
+      const rows = await storedMessages(em, group.id, needed, this.held.get(group.id));
       for (const st of needed) {
         for (const r of rows) {
           if (r.stage !== st) continue;
@@ -140,6 +162,7 @@ export class GroupSessions {
     closed: AgentStage | 'none',
     last: Outgoing | null,
   ): void {
+    if (closed === 'masked') this.held.delete(groupId);
     this.cache.set(groupId, {
       session,
       closed: closed === 'none' ? 0 : ORDER.indexOf(closed) + 1,
@@ -149,5 +172,6 @@ export class GroupSessions {
 
   forget(groupId: number): void {
     this.cache.delete(groupId);
+    this.held.delete(groupId);
   }
 }

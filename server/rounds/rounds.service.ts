@@ -98,6 +98,19 @@ export class RoundsService implements OnModuleInit {
     @Inject(ModelsService) private readonly models: ModelsService,
   ) {}
 
+  private readonly dims = new Map<number, number>();
+
+  /** Words in a bounty's SecAgg vectors (parameters + the weight word); specs never change. */
+  private async dimOf(em: EntityManager, bountyId: number): Promise<number> {
+    let d = this.dims.get(bountyId);
+    if (d === undefined) {
+      const bounty = await em.findOneByOrFail(Bounty, { id: bountyId });
+      d = paramCount(bounty.spec) + 1;
+      this.dims.set(bountyId, d);
+    }
+    return d;
+  }
+
   get gatherMs(): number {
     return this.config.gatherMs;
   }
@@ -285,36 +298,53 @@ export class RoundsService implements OnModuleInit {
       );
     }
     const msg = parsed.data;
+    let vector: Uint8Array | undefined;
+    let groupId = 0;
     await this.ds.transaction(async (em) => {
-      const [round] = (await em.query(
-        `SELECT id, bounty_id AS "bountyId", number, state, quant FROM round WHERE id = $1 FOR SHARE`,
-        [roundId],
-      )) as Round[];
-      if (!round) throw new ProtocolError('NOT_FOUND', `no round ${roundId}`);
-      if (round.state !== stage) {
-        const ahead = AGENT_STAGES.indexOf(stage) > AGENT_STAGES.indexOf(round.state as AgentStage);
-        throw ahead && ACTIVE.has(round.state)
-          ? new ProtocolError('WRONG_STAGE', `round ${roundId} is in stage ${round.state}`)
+      // One read for the round (locked against a concurrent close), the sender and its group.
+      const [row] = (await em.query(
+        `SELECT r.bounty_id AS "bountyId", r.number, r.state, r.quant,
+                p.progress, p.group_id AS "groupId", g.state AS "groupState", g.index
+           FROM round r
+           LEFT JOIN participant p ON p.round_id = r.id AND p.address = $2
+           LEFT JOIN round_group g ON g.id = p.group_id
+          WHERE r.id = $1
+            FOR SHARE OF r`,
+        [roundId, address],
+      )) as {
+        bountyId: number;
+        number: number;
+        state: RoundState;
+        quant: Record<string, number>;
+        progress: string | null;
+        groupId: number | null;
+        groupState: string | null;
+        index: number | null;
+      }[];
+      if (!row) throw new ProtocolError('NOT_FOUND', `no round ${roundId}`);
+      if (row.state !== stage) {
+        const ahead = AGENT_STAGES.indexOf(stage) > AGENT_STAGES.indexOf(row.state as AgentStage);
+        throw ahead && ACTIVE.has(row.state)
+          ? new ProtocolError('WRONG_STAGE', `round ${roundId} is in stage ${row.state}`)
           : new ProtocolError(
               'STAGE_CLOSED',
-              `stage ${stage} of round ${roundId} is closed (${round.state})`,
+              `stage ${stage} of round ${roundId} is closed (${row.state})`,
             );
       }
-      const p = await em.findOneBy(Participant, { roundId, address });
-      if (!p) throw new ProtocolError('NOT_IN_ROUND', `${address} is not in round ${roundId}`);
-      if (p.progress === stage) throw new ProtocolError('DUPLICATE', `${stage} already received`);
-      if (p.progress !== PREV[stage]) {
+      if (row.progress === null) {
+        throw new ProtocolError('NOT_IN_ROUND', `${address} is not in round ${roundId}`);
+      }
+      if (row.progress === stage) throw new ProtocolError('DUPLICATE', `${stage} already received`);
+      if (row.progress !== PREV[stage]) {
         throw new ProtocolError(
           'NOT_IN_GROUP',
-          `${address} is no longer in its group (${p.progress})`,
+          `${address} is no longer in its group (${row.progress})`,
         );
       }
-      const group = await em.findOneBy(RoundGroup, { id: p.groupId });
-      if (!group || group.state !== 'active')
-        throw new ProtocolError('NOT_IN_GROUP', 'group dropped');
+      if (row.groupState !== 'active') throw new ProtocolError('NOT_IN_GROUP', 'group dropped');
       if (
-        msg.round !== roundKey(round) ||
-        msg.group !== groupKey(group) ||
+        msg.round !== roundKey(row) ||
+        msg.group !== groupKey({ index: row.index! }) ||
         msg.client !== address
       ) {
         throw new ProtocolError(
@@ -322,7 +352,8 @@ export class RoundsService implements OnModuleInit {
           'message header names another round, group or client',
         );
       }
-      let samples = p.samples;
+      groupId = row.groupId!;
+      let samples: number | null = null;
       let payload: Buffer;
       if (stage === 'keys') {
         const m = msg as AdvertiseKeys;
@@ -331,8 +362,7 @@ export class RoundsService implements OnModuleInit {
         payload = encodeStored(m);
       } else if (stage === 'masked') {
         const m = msg as MaskedInput;
-        const bounty = await em.findOneByOrFail(Bounty, { id: round.bountyId });
-        const dim = paramCount(bounty.spec) + 1;
+        const dim = await this.dimOf(em, row.bountyId);
         if (m.vector.byteLength !== dim * 4) {
           throw new ProtocolError(
             'VECTOR_LENGTH',
@@ -340,23 +370,27 @@ export class RoundsService implements OnModuleInit {
           );
         }
         const s = env.samples;
-        if (typeof s !== 'number' || !Number.isInteger(s) || s < 1 || s > round.quant.maxWeight!) {
+        if (typeof s !== 'number' || !Number.isInteger(s) || s < 1 || s > row.quant.maxWeight!) {
           throw new ProtocolError(
             'BAD_REQUEST',
-            `samples must be an integer in [1, ${round.quant.maxWeight}]`,
+            `samples must be an integer in [1, ${row.quant.maxWeight}]`,
           );
         }
         samples = s;
+        vector = m.vector;
         payload = Buffer.from(m.vector.buffer, m.vector.byteOffset, m.vector.byteLength);
       } else {
         payload = encodeStored(msg);
       }
       await em.query(
-        `INSERT INTO stage_message (group_id, stage, address, payload) VALUES ($1, $2, $3, $4)`,
-        [group.id, stage, address, payload],
+        `WITH ins AS (INSERT INTO stage_message (group_id, stage, address, payload) VALUES ($1, $2, $3, $4))
+         UPDATE participant SET progress = $2, samples = coalesce($5, samples)
+          WHERE round_id = $6 AND address = $3`,
+        [groupId, stage, address, payload, samples, roundId],
       );
-      await em.update(Participant, { roundId, address }, { progress: stage, samples });
     });
+    // Kept in memory too, so the stage's close need not read it back from Postgres.
+    if (vector) this.sessions.holdMasked(groupId, address, vector);
     // Counted after commit: two last answers committing together both see zero (a harmless
     // double close), never neither.
     const [{ waiting }] = (await this.ds.query(
