@@ -27,6 +27,8 @@ export interface ServerConfig {
   stageTimeoutsMs: { keys: number; shares: number; masked: number; unmask: number };
   /** Seconds a sign-in challenge stays valid. */
   challengeTtlS: number;
+  /** An agent disconnected this long in a stage it owes a message for counts as dropped. */
+  dropoutGraceMs: number;
   /** After enough agents are online, wait this long for more before opening a round. */
   gatherMs: number;
   /**
@@ -76,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     },
     challengeTtlS: num('CHALLENGE_TTL_S', 300),
     gatherMs: num('ROUND_GATHER_MS', 1000),
+    dropoutGraceMs: num('DROPOUT_GRACE_MS', 3000),
     lanes: lanesOf(env.WORKER_LANES),
   };
 }

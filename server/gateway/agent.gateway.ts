@@ -2,6 +2,7 @@ import { Inject, Logger } from '@nestjs/common';
 import {
   ConnectedSocket,
   MessageBody,
+  type OnGatewayDisconnect,
   type OnGatewayInit,
   SubscribeMessage,
   WebSocketGateway,
@@ -35,7 +36,7 @@ async function answer<T>(fn: () => Promise<T>): Promise<T | ReturnType<typeof to
  * over an EIP-712 challenge from `POST /auth/challenge`), so every socket here is authenticated.
  */
 @WebSocketGateway({ namespace: '/agents', cors: { origin: '*' } })
-export class AgentGateway implements OnGatewayInit {
+export class AgentGateway implements OnGatewayInit, OnGatewayDisconnect {
   private readonly log = new Logger('AgentGateway');
 
   constructor(
@@ -62,6 +63,12 @@ export class AgentGateway implements OnGatewayInit {
           next(e);
         });
     });
+  }
+
+  /** A participant gone in the middle of a stage may be a dropout: checked after a grace period. */
+  handleDisconnect(socket: Socket): void {
+    const address = (socket.data as { address?: string }).address;
+    if (address) this.rounds.scheduleDropoutCheck(address);
   }
 
   @SubscribeMessage('join')

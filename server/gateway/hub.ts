@@ -22,6 +22,12 @@ export class Hub {
     this.ns?.to(addresses.map(agentRoom)).emit(event, data);
   }
 
+  /** Whether the agent has a socket on any instance. */
+  async isOnline(address: string): Promise<boolean> {
+    if (!this.ns) return false;
+    return (await this.ns.in(agentRoom(address)).fetchSockets()).length > 0;
+  }
+
   /** Addresses of agents currently connected (on any instance) and in the bounty's room. */
   async connected(bountyId: number): Promise<string[]> {
     if (!this.ns) return [];

@@ -10,7 +10,8 @@ import { Redis } from 'ioredis';
 import { CONFIG } from '../tokens.js';
 import type { ServerConfig } from '../config.js';
 
-export type JobName = 'open-round' | 'close-stage' | 'aggregate' | 'score' | 'settle';
+export type JobName =
+  'open-round' | 'close-stage' | 'aggregate' | 'check-dropout' | 'score' | 'settle';
 export type Handler = (data: Record<string, unknown>, job: Job) => Promise<void>;
 
 export const QUEUE_NAME = 'rounds';
@@ -72,7 +73,9 @@ export class QueueService implements OnModuleDestroy {
       return w;
     };
     if (lanes === 'all' || lanes === 'rounds') {
-      this.workers.push(make(['open-round', 'close-stage', 'aggregate'], 4, QUEUE_NAME));
+      this.workers.push(
+        make(['open-round', 'close-stage', 'aggregate', 'check-dropout'], 4, QUEUE_NAME),
+      );
     }
     if (lanes === 'all' || lanes === 'settlement') {
       this.workers.push(make(['score', 'settle'], 1, SLOW_QUEUE));

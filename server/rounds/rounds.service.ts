@@ -123,6 +123,7 @@ export class RoundsService implements OnModuleInit {
         : this.closeStage(Number(d.roundId), d.stage as AgentStage),
     );
     this.queue.register('aggregate', (d) => this.aggregate(Number(d.roundId)));
+    this.queue.register('check-dropout', (d) => this.checkDropout(String(d.address)));
   }
 
   // ---------------------------------------------------------------- joining
@@ -398,6 +399,46 @@ export class RoundsService implements OnModuleInit {
       [roundId, PREV[stage]],
     )) as { waiting: number }[];
     if (waiting === 0) await this.closeNow(roundId, stage);
+  }
+
+  scheduleDropoutCheck(address: string): void {
+    this.queue
+      .add('check-dropout', { address }, `dropout-${address}-${Date.now()}`, {
+        delay: this.config.dropoutGraceMs,
+      })
+      .catch((err: unknown) => this.log.error(err));
+  }
+
+  /**
+   * An agent still offline after the grace period, in an active round whose open stage it has not
+   * answered, is marked dropped for that round; if everyone else has answered, the stage closes now
+   * instead of at its deadline. (SecAgg+ recovers its masks if it dropped after sharing keys.)
+   */
+  async checkDropout(address: string): Promise<void> {
+    if (await this.hub.isOnline(address)) return;
+    const rows = (await this.ds.query(
+      `SELECT r.id, r.state FROM participant p JOIN round r ON r.id = p.round_id
+        WHERE p.address = $1 AND r.state IN ('keys', 'shares', 'masked', 'unmask')
+          AND p.progress = CASE r.state WHEN 'keys' THEN 'selected' WHEN 'shares' THEN 'keys'
+                                        WHEN 'masked' THEN 'shares' ELSE 'masked' END`,
+      [address],
+    )) as { id: number; state: AgentStage }[];
+    for (const r of rows) {
+      // TypeORM returns [rows, count] for an UPDATE.
+      const [, changed] = (await this.ds.query(
+        `UPDATE participant p SET progress = 'dropped' FROM round r
+          WHERE p.round_id = $1 AND p.address = $2 AND r.id = p.round_id AND r.state = $3
+            AND p.progress = $4`,
+        [r.id, address, r.state, PREV[r.state]],
+      )) as [unknown[], number];
+      if (!changed) continue;
+      this.log.warn(`round ${r.id}: ${address} dropped in stage ${r.state}`);
+      const [{ waiting }] = (await this.ds.query(
+        `SELECT count(*)::int AS waiting FROM participant WHERE round_id = $1 AND progress = $2`,
+        [r.id, PREV[r.state]],
+      )) as { waiting: number }[];
+      if (waiting === 0) await this.closeNow(r.id, r.state);
+    }
   }
 
   private async closeNow(roundId: number, stage: AgentStage): Promise<void> {
