@@ -204,10 +204,13 @@ export async function run({ quick }: { quick: boolean }): Promise<Figures> {
     const frWeights = new Map(freeRide.clients.map((c) => [c.id, c.data.y.length]));
     for (const metric of UTILITY_METRICS) {
       for (const est of ESTIMATORS) {
-        const { final, perRound } = rewardShares(
-          replayEstimates(fr.rounds, metric, est, frWeights),
-          badIds,
-        );
+        const running = replayEstimates(fr.rounds, metric, est, frWeights);
+        const { final, perRound } = rewardShares(running, badIds);
+        // Clean clients left with nothing (estimate <= 0): the cost of scoring groups, not people.
+        const zeroed = freeRide.clients.filter(
+          (c, i) => !bad.has(i) && running.at(-1)!.get(c.id)! <= 0,
+        ).length;
+        collect(`clean_clients_unpaid_${est}_${metric}`, zeroed);
         // After the scoring rounds, one allocation by the estimates (the issue's figure) ...
         collect(`bad_reward_share_${est}_${metric}`, final);
         // ... and, for comparison, a budget paid every round by the estimates so far.
@@ -277,6 +280,8 @@ export async function run({ quick }: { quick: boolean }): Promise<Figures> {
   headline('bad_reward_share', `bad_reward_share_mean_${primary}`);
   headline('spearman_vs_exact_shapley', `spearman_vs_exact_shapley_mean_${primary}`);
   headline('bad_reward_share_lsq', `bad_reward_share_lsq_${primary}`);
+  headline('clean_clients_unpaid', `clean_clients_unpaid_mean_${primary}`);
+  headline('clean_clients_unpaid_lsq', `clean_clients_unpaid_lsq_${primary}`);
   headline('spearman_vs_exact_shapley_lsq', `spearman_vs_exact_shapley_lsq_${primary}`);
 
   // --- wasm vs cpu epoch time ------------------------------------------------------------
