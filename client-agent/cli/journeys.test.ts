@@ -105,7 +105,8 @@ describe('the four journeys through the CLI', () => {
     expect(created.code).toBe(0);
     const { bountyId, registered } = created.json<{ bountyId: string; registered: string }>();
     expect(registered).toBe(server.url);
-    const listed = await cli(['--deployment', deployment, 'bounty', 'list']);
+    // The server's URL is enough: it announces its chain, contracts and coordinator (GET /chain).
+    const listed = await cli(['--server', server.url, 'bounty', 'list']);
     expect(listed.out).toMatch(new RegExp(`^\\s*${bountyId}\\s+open\\s+open`, 'm'));
 
     // Join a round: six owners, each with a CSV file, until the bounty is settled on chain.
