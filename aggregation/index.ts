@@ -71,3 +71,4 @@ export {
   type RoundRecord,
   type RoundScores,
 } from './contribution/round.js';
+export { decodeFrame, encodeFrame, FrameError } from './secagg/frame.js';

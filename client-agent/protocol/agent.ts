@@ -10,11 +10,12 @@ import { io, type Socket } from 'socket.io-client';
 import {
   AggregationError,
   SecAggClient,
+  decodeFrame,
+  encodeFrame,
   encodeUpdate,
   makeQuantConfig,
   type GroupParams,
 } from '../../aggregation/index.js';
-import { decodeFrame, encodeFrame } from './frame.js';
 
 export type Stage = 'keys' | 'shares' | 'masked' | 'unmask';
 

@@ -13,7 +13,7 @@ import { BountiesService } from '../bounties/bounties.service.js';
 import { ProtocolError, toErrorBody } from '../errors.js';
 import { RoundsService } from '../rounds/rounds.service.js';
 import { agentRoom, bountyRoom, Hub } from './hub.js';
-import { decodeFrame } from './frame.js';
+import { decodeFrame } from '../../aggregation/index.js';
 import { JoinMsg, StageMsg } from './wire.js';
 
 function addressOf(socket: Socket): string {

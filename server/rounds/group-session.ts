@@ -3,9 +3,7 @@
  * closed stage never change (late ones are refused under the round's row lock), so a state rebuilt
  * on any instance is the same; the in-process cache only saves the replay.
  */
-import { AggregationError } from '../../aggregation/errors.js';
-import { SecAggGroupServer } from '../../aggregation/secagg/server.js';
-import type { GroupParams } from '../../aggregation/secagg/params.js';
+import { AggregationError, SecAggGroupServer, type GroupParams } from '../../aggregation/index.js';
 import type { EntityManager } from 'typeorm';
 import type { AgentStage, Round, RoundGroup } from '../db/entities.js';
 import { decodeStored, plainBytes } from './codec.js';

@@ -3,7 +3,7 @@ import { io } from 'socket.io-client';
 import { ProtocolAgent, type AgentEvent } from '../../client-agent/protocol/index.js';
 import type { RunningServer } from '../app.js';
 import type { Chain } from '../chain/chain.service.js';
-import { encodeFrame } from '../gateway/frame.js';
+import { encodeFrame } from '../../aggregation/index.js';
 import { ChainReceipt, ModelVersion, Participant, Round, RoundGroup } from '../db/entities.js';
 import {
   denseSpec,

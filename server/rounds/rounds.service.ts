@@ -8,16 +8,19 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { getAddress, verifyMessage } from 'ethers';
 import { DataSource, IsNull, Not, type EntityManager } from 'typeorm';
-import { AggregationError } from '../../aggregation/errors.js';
-import { decodeSum, makeQuantConfig, type QuantConfig } from '../../aggregation/quantize.js';
-import { defaultGroupParams } from '../../aggregation/secagg/graph.js';
-import { keysPayload } from '../../aggregation/secagg/keys.js';
 import {
+  AggregationError,
+  decodeSum,
+  makeQuantConfig,
+  type QuantConfig,
+  defaultGroupParams,
+  keysPayload,
   AdvertiseKeys,
   MaskedInput,
   ShareKeys,
   Unmask,
-} from '../../aggregation/secagg/messages.js';
+  encodeFrame,
+} from '../../aggregation/index.js';
 import type { ServerConfig } from '../config.js';
 import {
   AGENT_STAGES,
@@ -30,7 +33,6 @@ import {
   type RoundState,
 } from '../db/entities.js';
 import { ProtocolError } from '../errors.js';
-import { encodeFrame } from '../gateway/frame.js';
 import { Hub } from '../gateway/hub.js';
 import type { RoundStart } from '../gateway/wire.js';
 import { paramCount, weightsToBytes } from '../models/artifact.js';

@@ -10,8 +10,7 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { AbiCoder, keccak256 } from 'ethers';
 import { DataSource, In } from 'typeorm';
-import { scoreRound, type RoundRecord } from '../../aggregation/contribution/round.js';
-import type { Estimate } from '../../aggregation/contribution/estimates.js';
+import { scoreRound, type RoundRecord, type Estimate } from '../../aggregation/index.js';
 import { toChainError, type RoundContribution } from '../../contracts/index.js';
 import { ChainService } from '../chain/chain.service.js';
 import { Bounty, ChainReceipt, Participant, Round, RoundGroup } from '../db/entities.js';

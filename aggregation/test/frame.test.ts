@@ -1,5 +1,4 @@
-import { decodeFrame, encodeFrame, FrameError } from './frame.js';
-import { drawGroups } from '../rounds/grouping.js';
+import { decodeFrame, encodeFrame, FrameError } from '../index.js';
 
 describe('binary frames', () => {
   it('round-trip nested byte fields as aligned plain Uint8Arrays', () => {
@@ -27,17 +26,5 @@ describe('binary frames', () => {
     expect(() => decodeFrame(forged)).toThrow(FrameError);
     const notJson = Buffer.concat([Buffer.from([3, 0, 0, 0]), Buffer.from('{{{')]);
     expect(() => decodeFrame(notJson)).toThrow(FrameError);
-  });
-});
-
-describe('group drawing', () => {
-  it('splits into at most maxGroups groups of at least 3, covering everyone once', () => {
-    const people = Array.from({ length: 100 }, (_, i) => i);
-    const groups = drawGroups(people, 3, 8);
-    expect(groups).toHaveLength(8);
-    expect(groups.every((g) => g.length >= 12)).toBe(true);
-    expect(groups.flat().sort((a, b) => a - b)).toEqual(people);
-    expect(drawGroups([1, 2, 3, 4, 5], 3, 8)).toHaveLength(1);
-    expect(drawGroups([1, 2], 1, 8)).toHaveLength(0);
   });
 });

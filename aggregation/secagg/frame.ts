@@ -1,5 +1,7 @@
+import { AggregationError } from '../errors.js';
+
 /**
- * Binary frames for stage messages (the same layout as the server's gateway/frame.ts): one byte string per message, so a message with many keys or
+ * Binary frames for stage messages: one byte string per message, so a message with many keys or
  * shares travels as a single Socket.IO attachment (socket.io-parser refuses packets with more than
  * 10 attachments) and is decoded exactly once at the edge.
  *
@@ -33,7 +35,12 @@ export function encodeFrame(value: unknown): Uint8Array {
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
-export class FrameError extends Error {}
+/** A frame that cannot be decoded; a client sees code BAD_MESSAGE. */
+export class FrameError extends AggregationError {
+  constructor(message: string) {
+    super('BAD_MESSAGE', message);
+  }
+}
 
 export function decodeFrame<T = unknown>(frame: Uint8Array): T {
   const b = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
