@@ -72,3 +72,13 @@ export {
   type RoundScores,
 } from './contribution/round.js';
 export { decodeFrame, encodeFrame, FrameError } from './secagg/frame.js';
+export {
+  canonicalJson,
+  decodeValidation,
+  encodeValidation,
+  modelArtifactHash,
+  specHash,
+  validationHash,
+  type BountySpec,
+  type ValidationSet,
+} from './spec.js';

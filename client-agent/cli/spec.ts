@@ -10,7 +10,14 @@
  *   so two files can be checked against the one bytes32 the registry holds.
  */
 import { readFile } from 'node:fs/promises';
-import { concat, keccak256 } from 'ethers';
+import {
+  canonicalJson,
+  encodeValidation as encodeValidationSet,
+  modelArtifactHash,
+  specHash,
+  validationHash,
+  type BountySpec,
+} from '../../aggregation/index.js';
 import { featureSize, size, type Dataset } from '../data/dataset.js';
 import {
   buildModel,
@@ -22,37 +29,7 @@ import {
 } from '../index.js';
 import { fail } from './errors.js';
 
-export interface BountySpec {
-  modelTopology: unknown;
-  weightSpecs: { name: string; shape: number[]; dtype: 'float32' }[];
-  minGroupSize: number;
-  maxGroups: number;
-  minParticipants: number;
-  clip: number;
-  strategy: { name: 'fedavg' | 'fedadam' | 'fedyogi'; params?: Record<string, number> };
-  train: { epochs: number; batchSize: number; learningRate: number };
-  loss: string;
-  licence: { open: boolean; priceWei?: string };
-}
-
-/** JSON with object keys sorted at every level: one byte string per value. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => {
-    if (typeof v === 'bigint') return v.toString();
-    if (v && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v)) {
-      return Object.fromEntries(
-        Object.keys(v as object)
-          .sort()
-          .map((k) => [k, (v as Record<string, unknown>)[k]]),
-      );
-    }
-    return v;
-  });
-}
-
-export function specHash(spec: BountySpec): string {
-  return keccak256(Buffer.from(canonicalJson(spec), 'utf8'));
-}
+export { canonicalJson, modelArtifactHash, specHash, validationHash, type BountySpec };
 
 let backendReady: Promise<unknown> | undefined;
 /** The fastest tfjs backend available, chosen once per process. */
@@ -150,31 +127,13 @@ export async function buildSpec(
   }
 }
 
-const MAGIC = Buffer.from('TVS1');
-
-/** The canonical validation-set bytes (see the file comment). */
+/** The canonical validation-set bytes (see aggregation/spec.ts). */
 export function encodeValidation(ds: Dataset): Buffer {
   const n = size(ds);
-  const header = Buffer.from(
-    JSON.stringify({ n, shape: [...ds.sampleShape], classes: ds.numClasses }),
-  );
-  const len = Buffer.alloc(4);
-  len.writeUInt32LE(header.length);
-  const x = ds.x.subarray(0, n * featureSize(ds));
-  return Buffer.concat([
-    MAGIC,
-    len,
-    header,
-    Buffer.from(x.buffer, x.byteOffset, x.byteLength),
-    Buffer.from(ds.y.buffer, ds.y.byteOffset, ds.y.byteLength),
-  ]);
-}
-
-export function validationHash(encoded: Uint8Array): string {
-  return keccak256(encoded);
-}
-
-/** keccak256(keccak256(model.json) || keccak256(weights)). */
-export function modelArtifactHash(modelJson: Uint8Array, weights: Uint8Array): string {
-  return keccak256(concat([keccak256(modelJson), keccak256(weights)]));
+  return encodeValidationSet({
+    shape: [...ds.sampleShape],
+    classes: ds.numClasses,
+    x: ds.x.subarray(0, n * featureSize(ds)),
+    y: ds.y.subarray(0, n),
+  });
 }

@@ -2,8 +2,9 @@
  * Bounties: registered from the chain (the server reads what the sponsor funded, it does not take
  * the caller's word), then listed with their rounds, contributors, scores and rewards.
  */
+import { canonicalJson, specHash } from '../../aggregation/index.js';
 import { Inject, Injectable } from '@nestjs/common';
-import { getAddress, keccak256 } from 'ethers';
+import { getAddress } from 'ethers';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
 import type { BountyState } from '../../contracts/index.js';
@@ -61,23 +62,7 @@ export const RegisterBounty = z.object({
 });
 export type RegisterBounty = z.infer<typeof RegisterBounty>;
 
-/** JSON with object keys sorted at every level: one byte string per value. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => {
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      return Object.fromEntries(
-        Object.keys(v as object)
-          .sort()
-          .map((k) => [k, (v as Record<string, unknown>)[k]]),
-      );
-    }
-    return v;
-  });
-}
-
-export function specHash(spec: BountySpec): string {
-  return keccak256(Buffer.from(canonicalJson(spec), 'utf8'));
-}
+export { canonicalJson, specHash };
 
 @Injectable()
 export class BountiesService {

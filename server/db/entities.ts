@@ -3,6 +3,7 @@
  * on where another stopped. Column types are spelled out because the server also runs under
  * esbuild (no decorator metadata).
  */
+import type { BountySpec } from '../../aggregation/index.js';
 import {
   Column,
   CreateDateColumn,
@@ -29,25 +30,7 @@ export type AgentStage = (typeof AGENT_STAGES)[number];
 
 export type BountyStatus = 'open' | 'finished';
 
-/** What the sponsor registers: the model to train and how rounds are run. */
-export interface BountySpec {
-  /** tfjs Layers model topology (`model.toJSON(null, false)` / model.json `modelTopology`). */
-  modelTopology: unknown;
-  /** tfjs weight specs in flat order (name, shape, dtype). */
-  weightSpecs: { name: string; shape: number[]; dtype: 'float32' }[];
-  minGroupSize: number;
-  maxGroups: number;
-  /** Agents a round waits for before it opens. */
-  minParticipants: number;
-  /** L2 clipping bound of each update before quantisation. */
-  clip: number;
-  strategy: { name: 'fedavg' | 'fedadam' | 'fedyogi'; params?: Record<string, number> };
-  /** Hints passed to agents' trainers. */
-  train: { epochs: number; batchSize: number; learningRate: number };
-  /** Validation-set loss function name and metric the utilities use. */
-  loss: string;
-  licence: { open: boolean; priceWei?: string };
-}
+export type { BountySpec };
 
 @Entity('bounty')
 export class Bounty {

@@ -4,8 +4,7 @@
  * chain is keccak256(keccak256(model.json) || keccak256(weights.bin)), so anyone holding the two
  * files can check them against the chain.
  */
-import { concat, keccak256 } from 'ethers';
-import type { BountySpec } from '../db/entities.js';
+import { modelArtifactHash, type BountySpec } from '../../aggregation/index.js';
 
 export const WEIGHTS_FILE = 'weights.bin';
 
@@ -21,9 +20,7 @@ export function modelJson(spec: BountySpec, weightsPath = WEIGHTS_FILE): Buffer 
   );
 }
 
-export function artifactHash(modelJsonBytes: Uint8Array, weightsBytes: Uint8Array): string {
-  return keccak256(concat([keccak256(modelJsonBytes), keccak256(weightsBytes)]));
-}
+export const artifactHash = modelArtifactHash;
 
 export function paramCount(spec: BountySpec): number {
   return spec.weightSpecs.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
