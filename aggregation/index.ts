@@ -64,8 +64,15 @@ export {
 } from './contribution/estimates.js';
 export { allocateRewards, toFixedScore } from './contribution/rewards.js';
 export {
+  DEFAULT_RIDGE,
+  leastSquaresEstimates,
+  type GroupRound,
+} from './contribution/leastsquares.js';
+export {
   auditRewards,
+  initialScoringState,
   scoreRound,
+  type ScoringState,
   type AuditFinding,
   type PublishedGroup,
   type RoundRecord,

@@ -4,8 +4,10 @@
  *
  *   1. group values: exact Shapley over the groups from the utilities of all 2^G coalitions
  *      (G <= 8 by default), U(S) = validation metric of global + mean update of groups in S;
- *   2. person scores: each member gets its group's value times its share of the group's weight;
- *   3. running estimates: folded into each person's mean over the rounds they joined;
+ *   2. person scores (reported): each member's share of its group's value by sample weight;
+ *   3. estimates: least squares over every round so far (leastsquares.ts), v_g = Σ_{i∈g} c_i,
+ *      which separates a person from the company they kept; a running mean of group shares
+ *      cannot (a free rider in a good group keeps its credit);
  *   4. rewards: the round budget split over this round's participants by max(0, estimate),
  *      in integer token units via fixed-point scores (toFixedScore, 9 decimals).
  *
@@ -13,7 +15,8 @@
  */
 import { check } from '../errors.js';
 import type { ClientId } from '../types.js';
-import { updateEstimates, personScores, type Estimate } from './estimates.js';
+import { personScores } from './estimates.js';
+import { DEFAULT_RIDGE, leastSquaresEstimates, type GroupRound } from './leastsquares.js';
 import { allocateRewards, toFixedScore } from './rewards.js';
 import { exactShapley } from './shapley.js';
 
@@ -29,10 +32,21 @@ export interface RoundRecord {
   readonly utilities: readonly number[];
 }
 
+/** What scoring carries from round to round: the group values of every earlier round. */
+export interface ScoringState {
+  readonly rounds: readonly GroupRound[];
+}
+
+export const initialScoringState: ScoringState = Object.freeze({ rounds: [] });
+
 export interface RoundScores {
   readonly groupValues: number[];
+  /** This round's group values split by sample weight (reported, not paid by). */
   readonly personScores: Map<ClientId, number>;
-  readonly estimates: Map<ClientId, Estimate>;
+  /** Least-squares contribution of everyone seen so far, after this round. */
+  readonly estimates: Map<ClientId, number>;
+  /** Pass to the next round's scoreRound. */
+  readonly state: ScoringState;
   /** The fixed-point score each participant is paid by (what goes on chain). */
   readonly fixedScores: Map<ClientId, bigint>;
   readonly rewards: Map<ClientId, bigint>;
@@ -40,7 +54,8 @@ export interface RoundScores {
 
 export function scoreRound(
   record: RoundRecord,
-  previous: ReadonlyMap<ClientId, Estimate> = new Map(),
+  previous: ScoringState = initialScoringState,
+  ridge = DEFAULT_RIDGE,
 ): RoundScores {
   const g = record.groups.length;
   check(g >= 1 && g <= 16, 'CONFIG', `a round needs 1..16 groups for exact scoring, got ${g}`);
@@ -54,12 +69,18 @@ export function scoreRound(
   const scores = personScores(
     record.groups.map((grp, i) => ({ value: groupValues[i]!, members: grp.members })),
   );
-  const estimates = updateEstimates(previous, scores);
+  const state: ScoringState = {
+    rounds: [
+      ...previous.rounds,
+      { groups: record.groups.map((g) => g.members.map((m) => m.id)), values: groupValues },
+    ],
+  };
+  const estimates = leastSquaresEstimates(state.rounds, ridge);
   const fixedScores = new Map(
-    [...scores.keys()].map((id) => [id, toFixedScore(estimates.get(id)!.mean)]),
+    [...scores.keys()].map((id) => [id, toFixedScore(estimates.get(id)!)]),
   );
   const rewards = allocateRewards(record.budget, fixedScores);
-  return { groupValues, personScores: scores, estimates, fixedScores, rewards };
+  return { groupValues, personScores: scores, estimates, state, fixedScores, rewards };
 }
 
 export interface AuditFinding {
@@ -76,12 +97,12 @@ export interface AuditFinding {
 export function auditRewards(
   rounds: readonly { record: RoundRecord; paid: ReadonlyMap<ClientId, bigint> }[],
 ): { findings: AuditFinding[]; derived: Map<ClientId, bigint>[] } {
-  let est: ReadonlyMap<ClientId, Estimate> = new Map();
+  let state = initialScoringState;
   const findings: AuditFinding[] = [];
   const derived: Map<ClientId, bigint>[] = [];
   rounds.forEach(({ record, paid }, r) => {
-    const s = scoreRound(record, est);
-    est = s.estimates;
+    const s = scoreRound(record, state);
+    state = s.state;
     derived.push(s.rewards);
     const ids = new Set([...s.rewards.keys(), ...paid.keys()]);
     for (const client of [...ids].sort()) {

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { auditRewards, scoreRound, type RoundRecord } from '../index.js';
+import { auditRewards, initialScoringState, scoreRound, type RoundRecord } from '../index.js';
 
 /** A round of 3 groups where group 2 holds a free rider's noise: its coalitions score lower. */
 function record(budget: bigint, noise = 0): RoundRecord {
@@ -54,11 +54,11 @@ describe('round scoring and audit', () => {
       fc.property(
         fc.array(fc.double({ min: 0, max: 0.05, noNaN: true }), { minLength: 1, maxLength: 5 }),
         (noises) => {
-          let est = new Map();
+          let est = initialScoringState;
           const rounds = noises.map((n) => {
             const rec = record(10n ** 18n, n);
             const s = scoreRound(rec, est);
-            est = s.estimates;
+            est = s.state;
             return { record: rec, paid: new Map(s.rewards) };
           });
           expect(auditRewards(rounds).findings).toEqual([]);

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { Wallet } from 'ethers';
-import { scoreRound, type Estimate } from '../../aggregation/index.js';
+import { scoreRound, type ScoringState } from '../../aggregation/index.js';
 import type { RecordedRound } from '../../contracts/index.js';
 import { auditBounty } from './audit.js';
 import {
@@ -44,7 +44,7 @@ function ledger(rounds: { groups: RecordRound['groups']; utilities: number[] }[]
   record: ScoringRecord;
   chain: RecordedRound[];
 } {
-  let est: ReadonlyMap<string, Estimate> = new Map();
+  let est: ScoringState = { rounds: [] };
   const recs: RecordRound[] = rounds.map((r, i) => ({
     round: i + 1,
     budget: BUDGET.toString(),
@@ -52,7 +52,7 @@ function ledger(rounds: { groups: RecordRound['groups']; utilities: number[] }[]
   }));
   const chain = recs.map((r) => {
     const s = scoreRound(toRoundRecord(r), est);
-    est = s.estimates;
+    est = s.state;
     const hash = roundRecordHash(r);
     const contributions = r.groups
       .flatMap((g) => g.members)

@@ -12,7 +12,7 @@ import {
   AggregationError,
   auditRewards,
   scoreRound,
-  type Estimate,
+  type ScoringState,
 } from '../../aggregation/index.js';
 import type { RecordedRound } from '../../contracts/index.js';
 import { tokenDecimals } from './bounty.js';
@@ -199,10 +199,10 @@ export function auditBounty(
   try {
     audited = auditRewards(published.map((r) => ({ record: toRoundRecord(r), paid: paidOf(r) })));
     // The same replay once more for the fixed-point scores, which auditRewards does not return.
-    let est: ReadonlyMap<string, Estimate> = new Map();
+    let est: ScoringState = { rounds: [] };
     for (const r of published) {
       const s = scoreRound(toRoundRecord(r), est);
-      est = s.estimates;
+      est = s.state;
       scores.push(s.fixedScores);
     }
   } catch (e) {

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wallet, encryptKeystoreJsonSync, keccak256, toUtf8Bytes } from 'ethers';
-import { scoreRound, type Estimate } from '../../aggregation/index.js';
+import { scoreRound, type ScoringState } from '../../aggregation/index.js';
 import {
   deployTributary,
   startDevChain,
@@ -72,10 +72,10 @@ async function recordRounds(
   rounds: RecordRound[],
   tamper?: (round: number, cs: RoundContribution[]) => void,
 ): Promise<ScoringRecord> {
-  let est: ReadonlyMap<string, Estimate> = new Map();
+  let est: ScoringState = { rounds: [] };
   for (const r of rounds) {
     const s = scoreRound(toRoundRecord(r), est);
-    est = s.estimates;
+    est = s.state;
     const hash = roundRecordHash(r);
     const contributions: RoundContribution[] = r.groups.flatMap((g) =>
       g.members.map((m) => ({

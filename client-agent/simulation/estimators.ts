@@ -12,6 +12,7 @@
  *   estimates of a round still sum to C. It lets a free rider in a good group score below
  *   zero, which the plain mean almost never does.
  */
+import { DEFAULT_RIDGE, leastSquaresEstimates, type GroupRound } from '../../aggregation/index.js';
 import type { RoundRecord, UtilityMetric } from './federated.js';
 
 export type EstimatorName = 'mean' | 'debiased' | 'lsq';
@@ -42,76 +43,21 @@ export function roundScores(
   return out;
 }
 
-/** Solves the symmetric positive definite system m x = b (Cholesky). */
-function solveSpd(m: Float64Array, b: Float64Array, n: number): Float64Array {
-  const l = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = m[i * n + j]!;
-      for (let k = 0; k < j; k++) s -= l[i * n + k]! * l[j * n + k]!;
-      l[i * n + j] = i === j ? Math.sqrt(Math.max(s, 1e-300)) : s / l[j * n + j]!;
-    }
-  }
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = b[i]!;
-    for (let k = 0; k < i; k++) s -= l[i * n + k]! * y[k]!;
-    y[i] = s / l[i * n + i]!;
-  }
-  const x = new Float64Array(n);
-  for (let i = n - 1; i >= 0; i--) {
-    let s = y[i]!;
-    for (let k = i + 1; k < n; k++) s -= l[k * n + i]! * x[k]!;
-    x[i] = s / l[i * n + i]!;
-  }
-  return x;
-}
-
 /**
- * Least-squares per-person estimates after each round (see the `lsq` note above). `ridge` is
- * relative to the average diagonal of the normal matrix.
+ * Least-squares per-person estimates after each round: aggregation's `leastSquaresEstimates`,
+ * the estimator the aggregator pays by (scoreRound), run on each prefix of the rounds.
  */
 export function replayLeastSquares(
   records: readonly RoundRecord[],
   metric: UtilityMetric,
-  ridge = 1e-3,
+  ridge = DEFAULT_RIDGE,
 ): Map<string, number>[] {
-  const ids = [...new Set(records.flatMap((r) => r.groups.flat()))].sort();
-  const n = ids.length;
-  const index = new Map(ids.map((id, i) => [id, i]));
-  const ata = new Float64Array(n * n);
-  const atv = new Float64Array(n);
-  let totalValue = 0;
-  let appearances = 0;
+  const rounds: GroupRound[] = [];
   return records.map((rec) => {
     const values = rec.groupValues?.[metric];
     if (!values) throw new Error(`round ${rec.round} has no group values`);
-    rec.groups.forEach((members, g) => {
-      const idx = members.map((id) => index.get(id)!);
-      for (const i of idx) {
-        atv[i]! += values[g]!;
-        for (const j of idx) ata[i * n + j]! += 1;
-      }
-      totalValue += values[g]!;
-      appearances += members.length;
-    });
-    let diag = 0;
-    for (let i = 0; i < n; i++) diag += ata[i * n + i]!;
-    const lambda = (ridge * diag) / n;
-    const prior = appearances ? totalValue / appearances : 0;
-    const m = Float64Array.from(ata);
-    const b = Float64Array.from(atv);
-    for (let i = 0; i < n; i++) {
-      m[i * n + i]! += lambda;
-      b[i]! += lambda * prior;
-    }
-    const x = solveSpd(m, b, n);
-    const seen = new Set(rec.groups.flat());
-    return new Map(
-      ids
-        .filter((id) => seen.has(id) || ata[index.get(id)! * (n + 1)]! > 0)
-        .map((id) => [id, x[index.get(id)!]!]),
-    );
+    rounds.push({ groups: rec.groups, values });
+    return leastSquaresEstimates(rounds, ridge);
   });
 }
 

@@ -10,7 +10,7 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { AbiCoder, keccak256 } from 'ethers';
 import { DataSource, In } from 'typeorm';
-import { scoreRound, type RoundRecord, type Estimate } from '../../aggregation/index.js';
+import { scoreRound, type RoundRecord, type ScoringState } from '../../aggregation/index.js';
 import { toChainError, type RoundContribution } from '../../contracts/index.js';
 import { ChainService } from '../chain/chain.service.js';
 import { Bounty, ChainReceipt, Participant, Round, RoundGroup } from '../db/entities.js';
@@ -31,7 +31,7 @@ export interface StoredScoring {
   groupValues: number[];
   fixedScores: Record<string, string>;
   rewards: Record<string, string>;
-  metric: 'accuracy';
+  metric: 'accuracy' | 'neg_loss';
 }
 
 function toRecord(s: StoredScoring['record']): RoundRecord {
@@ -66,17 +66,17 @@ export class SettlementService implements OnModuleInit {
   }
 
   /** Running estimates before `round`, re-derived from the stored records of earlier rounds. */
-  private async previousEstimates(round: Round): Promise<Map<string, Estimate>> {
+  private async previousEstimates(round: Round): Promise<ScoringState> {
     const earlier = await this.ds.getRepository(Round).find({
       where: { bountyId: round.bountyId, state: In(['aggregated', 'scored', 'settled']) },
       order: { number: 'ASC' },
     });
-    let est = new Map<string, Estimate>();
+    let est: ScoringState = { rounds: [] };
     for (const r of earlier) {
       if (r.number >= round.number) break;
       const s = r.scoring as unknown as StoredScoring | null;
       if (!s) throw new Error(`round ${r.number} of bounty ${r.bountyId} is not scored yet`);
-      est = scoreRound(toRecord(s.record), est).estimates;
+      est = scoreRound(toRecord(s.record), est).state;
     }
     return est;
   }
@@ -107,7 +107,8 @@ export class SettlementService implements OnModuleInit {
           const m = means[g]!.mean;
           for (let i = 0; i < w.length; i++) w[i] = w[i]! + f * m[i]!;
         }
-        utilities.push(await evaluator.accuracy(w));
+        // Negative validation loss: higher is better, and it ranks data quality far better than accuracy.
+        utilities.push(-(await evaluator.loss(w)));
       }
     } finally {
       evaluator.dispose();
@@ -127,7 +128,7 @@ export class SettlementService implements OnModuleInit {
       groupValues: s.groupValues,
       fixedScores: Object.fromEntries([...s.fixedScores].map(([k, v]) => [k, v.toString()])),
       rewards: Object.fromEntries([...s.rewards].map(([k, v]) => [k, v.toString()])),
-      metric: 'accuracy',
+      metric: 'neg_loss',
     };
     await this.ds.transaction(async (em) => {
       for (const [address, score] of s.personScores) {
