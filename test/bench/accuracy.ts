@@ -277,12 +277,14 @@ export async function run({ quick }: { quick: boolean }): Promise<Figures> {
       .map((v) => v.toFixed(4))
       .join(' ');
   };
-  headline('bad_reward_share', `bad_reward_share_mean_${primary}`);
-  headline('spearman_vs_exact_shapley', `spearman_vs_exact_shapley_mean_${primary}`);
-  headline('bad_reward_share_lsq', `bad_reward_share_lsq_${primary}`);
-  headline('clean_clients_unpaid', `clean_clients_unpaid_mean_${primary}`);
-  headline('clean_clients_unpaid_lsq', `clean_clients_unpaid_lsq_${primary}`);
-  headline('spearman_vs_exact_shapley_lsq', `spearman_vs_exact_shapley_lsq_${primary}`);
+  // Headlines use the estimator the aggregator pays by (aggregation's scoreRound: least
+  // squares over all rounds' group values); the running mean of group shares is kept alongside.
+  headline('bad_reward_share', `bad_reward_share_lsq_${primary}`);
+  headline('spearman_vs_exact_shapley', `spearman_vs_exact_shapley_lsq_${primary}`);
+  headline('clean_clients_unpaid', `clean_clients_unpaid_lsq_${primary}`);
+  headline('bad_reward_share_running_mean', `bad_reward_share_mean_${primary}`);
+  headline('spearman_vs_exact_shapley_running_mean', `spearman_vs_exact_shapley_mean_${primary}`);
+  headline('clean_clients_unpaid_running_mean', `clean_clients_unpaid_mean_${primary}`);
 
   // --- wasm vs cpu epoch time ------------------------------------------------------------
   figures['wasm_vs_cpu_epoch'] = await epochRatio(
