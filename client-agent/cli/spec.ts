@@ -1,5 +1,6 @@
 /**
- * What a sponsor publishes, and the hashes that go on chain:
+ * What a sponsor publishes, and the hashes that go on chain (formats defined once in
+ * aggregation/spec.ts, shared with the aggregator):
  *
  * - the bounty spec (model topology, weight specs, round and training parameters) in the shape
  *   the aggregator stores; `modelSpecHash` = keccak256 of its canonical JSON (keys sorted);
