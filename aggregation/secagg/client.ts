@@ -13,11 +13,12 @@ import {
   commitSeed,
   generateKeyPair,
   keysPayload,
-  openShare,
+  boxKey,
+  openShareWith,
   pairSeed,
   pairSign,
   randomSeed,
-  sealShare,
+  sealShareWith,
   sodiumReady,
   type KeyPair,
 } from './keys.js';
@@ -60,6 +61,13 @@ export class SecAggClient {
   private sharers: ClientId[] = [];
   /** Pairwise mask seeds with each neighbour, agreed once the roster is known. */
   private pairSeeds = new Map<ClientId, Seed>();
+  /** Box keys with each neighbour (X25519 done once, at stage 2). */
+  private boxKeys = new Map<ClientId, Uint8Array>();
+  /**
+   * The vector y_i is built in, allocated and touched at stage 2 while the client waits for the
+   * others' shares, so that stage 3 spends its time on the masks themselves.
+   */
+  private acc?: WordAccumulator;
 
   constructor(
     readonly id: ClientId,
@@ -155,13 +163,15 @@ export class SecAggClient {
     for (const j of this.neighbours) {
       const { round, group } = this.params;
       this.pairSeeds.set(j, pairSeed(this.s.secretKey, byId.get(j)!.sPk, round, group, this.id, j));
+      this.boxKeys.set(j, boxKey(byId.get(j)!.cPk, this.c.secretKey));
     }
+    this.acc = new WordAccumulator(this.params.dim);
+    this.acc.view().fill(0);
     const shares = this.neighbours.map((to, i) => ({
       to,
-      ciphertext: sealShare(
+      ciphertext: sealShareWith(
         { from: this.id, to, bShare: bShares[i + 1]!, sShare: sShares[i + 1]! },
-        byId.get(to)!.cPk,
-        this.c.secretKey,
+        this.boxKeys.get(to)!,
       ),
     }));
     this.stage = 'shared';
@@ -186,7 +196,7 @@ export class SecAggClient {
       check(nb.has(from), 'NOT_IN_GROUP', `${from} is not a neighbour of ${this.id}`);
       check(!seen.has(from), 'DUPLICATE', `two shares from ${from}`);
       seen.add(from);
-      const p = openShare(ciphertext, this.roster.get(from)!.cPk, this.c.secretKey);
+      const p = openShareWith(ciphertext, this.boxKeys.get(from)!);
       check(
         p.from === from && p.to === this.id,
         'BAD_SHARE',
@@ -201,11 +211,13 @@ export class SecAggClient {
       'BELOW_THRESHOLD',
       `only ${this.sharers.length} neighbours shared keys; threshold ${this.params.threshold}`,
     );
-    const acc = new WordAccumulator(this.params.dim).set(input);
+    const acc = this.acc!.set(input);
+    this.acc = undefined;
     acc.addKeystream(this.b, 1);
     for (const j of this.sharers) acc.addKeystream(this.pairSeeds.get(j)!, pairSign(this.id, j));
     this.stage = 'masked';
     this.pairSeeds.clear();
+    this.boxKeys.clear();
     // The accumulator is dropped here, so its memory can go on the wire without a copy.
     return { type: 'masked', ...this.header(), vector: acc.bytesView() };
   }

@@ -165,6 +165,40 @@ export function decodeSharePlaintext(bytes: Uint8Array): SharePlaintext {
   }
 }
 
+/**
+ * The box key of a pair (crypto_box_beforenm): the X25519 agreement done once per neighbour, so
+ * that sealing and opening its shares is symmetric encryption only.
+ */
+export function boxKey(peerPk: Uint8Array, mySk: Uint8Array): Uint8Array {
+  return sodium.crypto_box_beforenm(peerPk, mySk);
+}
+
+/** nonce || crypto_box(plaintext), under the pair's box key (see boxKey). */
+export function sealShareWith(p: SharePlaintext, key: Uint8Array): Uint8Array {
+  const nonce = sodium.randombytes_buf(sodium.crypto_box_NONCEBYTES);
+  const box = sodium.crypto_box_easy_afternm(encodeSharePlaintext(p), nonce, key);
+  const out = new Uint8Array(nonce.length + box.length);
+  out.set(nonce);
+  out.set(box, nonce.length);
+  return out;
+}
+
+export function openShareWith(ciphertext: Uint8Array, key: Uint8Array): SharePlaintext {
+  const n = sodium.crypto_box_NONCEBYTES;
+  check(ciphertext.length > n + sodium.crypto_box_MACBYTES, 'BAD_SHARE', 'ciphertext too short');
+  let plain: Uint8Array;
+  try {
+    plain = sodium.crypto_box_open_easy_afternm(
+      new Uint8Array(ciphertext.subarray(n)),
+      new Uint8Array(ciphertext.subarray(0, n)),
+      key,
+    );
+  } catch {
+    fail('BAD_SHARE', 'share does not decrypt under the sender and recipient keys');
+  }
+  return decodeSharePlaintext(plain);
+}
+
 /** nonce || crypto_box(plaintext) from sender to recipient. */
 export function sealShare(
   p: SharePlaintext,
