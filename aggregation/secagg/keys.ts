@@ -199,39 +199,13 @@ export function openShareWith(ciphertext: Uint8Array, key: Uint8Array): SharePla
   return decodeSharePlaintext(plain);
 }
 
-/** nonce || crypto_box(plaintext) from sender to recipient. */
-export function sealShare(
-  p: SharePlaintext,
-  recipientPk: Uint8Array,
-  senderSk: Uint8Array,
-): Uint8Array {
-  const nonce = sodium.randombytes_buf(sodium.crypto_box_NONCEBYTES);
-  const box = sodium.crypto_box_easy(encodeSharePlaintext(p), nonce, recipientPk, senderSk);
-  const out = new Uint8Array(nonce.length + box.length);
-  out.set(nonce);
-  out.set(box, nonce.length);
-  return out;
-}
-
+/** Opens a share with the X25519 agreement done on the spot (see boxKey for the cached form). */
 export function openShare(
   ciphertext: Uint8Array,
   senderPk: Uint8Array,
   recipientSk: Uint8Array,
 ): SharePlaintext {
-  const n = sodium.crypto_box_NONCEBYTES;
-  check(ciphertext.length > n + sodium.crypto_box_MACBYTES, 'BAD_SHARE', 'ciphertext too short');
-  let plain: Uint8Array;
-  try {
-    plain = sodium.crypto_box_open_easy(
-      new Uint8Array(ciphertext.subarray(n)),
-      new Uint8Array(ciphertext.subarray(0, n)),
-      senderPk,
-      recipientSk,
-    );
-  } catch {
-    fail('BAD_SHARE', 'share does not decrypt under the sender and recipient keys');
-  }
-  return decodeSharePlaintext(plain);
+  return openShareWith(ciphertext, boxKey(senderPk, recipientSk));
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
