@@ -35,11 +35,7 @@ export class ModelsController {
     @Headers() headers: Record<string, string>,
     @Res() res: Res,
   ) {
-    const row = await this.models.get(bountyId, version);
-    await this.licences.check(bountyId, version, headers);
-    res.setHeader('content-type', 'application/json');
-    res.setHeader('x-model-hash', row.hash);
-    res.send(row.modelJson);
+    await this.serve(bountyId, version, headers, res, 'modelJson', 'application/json');
   }
 
   @Get(':bountyId/versions/:version/weights.bin')
@@ -49,10 +45,22 @@ export class ModelsController {
     @Headers() headers: Record<string, string>,
     @Res() res: Res,
   ) {
+    await this.serve(bountyId, version, headers, res, 'weights', 'application/octet-stream');
+  }
+
+  /** One file of a version, after the licence check, with the version's on-chain hash. */
+  private async serve(
+    bountyId: number,
+    version: number,
+    headers: Record<string, string>,
+    res: Res,
+    part: 'modelJson' | 'weights',
+    contentType: string,
+  ): Promise<void> {
     const row = await this.models.get(bountyId, version);
     await this.licences.check(bountyId, version, headers);
-    res.setHeader('content-type', 'application/octet-stream');
+    res.setHeader('content-type', contentType);
     res.setHeader('x-model-hash', row.hash);
-    res.send(row.weights);
+    res.send(row[part]);
   }
 }
