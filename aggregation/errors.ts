@@ -25,7 +25,9 @@ export type ErrorCode =
   /** The server asked for something the protocol forbids (e.g. both masks of one client). */
   | 'PROTOCOL_VIOLATION'
   /** A configuration breaks a stated precondition (e.g. the no-wrap bound). */
-  | 'CONFIG';
+  | 'CONFIG'
+  /** A group sum no honest, clipped members could produce (influence.ts). */
+  | 'OUT_OF_BOUNDS';
 
 export class AggregationError extends Error {
   override readonly name = 'AggregationError';

@@ -47,6 +47,14 @@ export {
 export { FedAvg, FedProx, type FedAvgOptions } from './strategy/fedavg.js';
 export { FedAdam, FedYogi, type FedOptOptions } from './strategy/fedopt.js';
 export { CentralDP, gaussian } from './strategy/dp.js';
+export {
+  coordinateMedian,
+  coordinateTrimmedMean,
+  RobustAggregation,
+  type RobustOptions,
+  type RobustRule,
+} from './strategy/robust.js';
+export { checkGroupSum, sumNormBound, type GroupSumCheck } from './influence.js';
 
 export {
   allUtilities,

@@ -32,7 +32,7 @@ import {
   type UnmaskRequest,
 } from './messages.js';
 import { checkParams, type GroupParams, type KeyVerifier } from './params.js';
-import { combineShares } from './shamir.js';
+import { robustCombine, type HeldShare } from './shamir.js';
 
 export type ServerStage = 'advertise' | 'share' | 'masked' | 'unmask' | 'done' | 'failed';
 
@@ -43,6 +43,11 @@ export interface GroupResult {
   included: ClientId[];
   /** Clients that dropped after sharing keys and whose masks were removed. */
   dropped: ClientId[];
+  /**
+   * Holders whose unmask shares were off the secret's polynomial, per secret (`b:<of>` or
+   * `s:<of>`): outvoted by t good ones, and named so the round record can hold it against them.
+   */
+  badShares: { holder: ClientId; secret: string }[];
 }
 
 export class SecAggGroupServer {
@@ -274,40 +279,53 @@ export class SecAggGroupServer {
     await sodiumReady();
     const { survivors, dropped } = this.unmaskRequest();
     const t = this.params.threshold;
-    const collect = (of: ClientId, kind: 'bShares' | 'sShares') => {
-      const out: Uint8Array[] = [];
-      for (const u of this.unmasks.values())
-        for (const s of u[kind]) if (s.of === of) out.push(s.share);
+    const collect = (of: ClientId, kind: 'bShares' | 'sShares'): HeldShare[] => {
+      const out: HeldShare[] = [];
+      for (const [holder, u] of this.unmasks)
+        for (const s of u[kind]) if (s.of === of) out.push({ holder, share: s.share });
       return out;
+    };
+    const badShares: GroupResult['badShares'] = [];
+    const reconstruct = async (
+      of: ClientId,
+      kind: 'bShares' | 'sShares',
+      valid: (secret: Uint8Array) => boolean,
+      what: string,
+    ): Promise<Uint8Array> => {
+      const shares = collect(of, kind);
+      if (shares.length < t)
+        this.abort('BELOW_THRESHOLD', `${shares.length} shares of ${what}, threshold ${t}`);
+      const r = await robustCombine(shares, t, valid);
+      if (!r) {
+        this.abort(
+          'RECONSTRUCTION_MISMATCH',
+          `no ${t} of the ${shares.length} shares of ${what} reconstruct a secret that matches its commitment`,
+        );
+      }
+      for (const holder of r.bad) badShares.push({ holder, secret: `${kind[0]}:${of}` });
+      return r.secret;
     };
     const acc = new WordAccumulator(this.params.dim);
     for (const i of survivors) acc.addWords(this.masked.get(i)!, 1);
     for (const i of survivors) {
-      const shares = collect(i, 'bShares');
-      if (shares.length < t)
-        this.abort('BELOW_THRESHOLD', `${shares.length} shares of b(${i}), threshold ${t}`);
-      const b = await combineShares(shares, t);
-      const keys = this.keys.get(i)!;
-      if (!bytesEqual(commitSeed(b, this.params.round, this.params.group, i), keys.bCommit)) {
-        this.abort(
-          'RECONSTRUCTION_MISMATCH',
-          `reconstructed b(${i}) does not match its commitment`,
-        );
-      }
+      const commit = this.keys.get(i)!.bCommit;
+      const b = await reconstruct(
+        i,
+        'bShares',
+        (seed) => bytesEqual(commitSeed(seed, this.params.round, this.params.group, i), commit),
+        `b(${i})`,
+      );
       acc.addKeystream(b, -1);
     }
     const s3 = new Set(survivors);
     for (const j of dropped) {
-      const shares = collect(j, 'sShares');
-      if (shares.length < t)
-        this.abort('BELOW_THRESHOLD', `${shares.length} shares of s(${j}), threshold ${t}`);
-      const sk = await combineShares(shares, t);
-      if (!bytesEqual(publicKeyOf(sk), this.keys.get(j)!.sPk)) {
-        this.abort(
-          'RECONSTRUCTION_MISMATCH',
-          `reconstructed s(${j}) does not match its public key`,
-        );
-      }
+      const pk = this.keys.get(j)!.sPk;
+      const sk = await reconstruct(
+        j,
+        'sShares',
+        (secret) => bytesEqual(publicKeyOf(secret), pk),
+        `s(${j})`,
+      );
       for (const i of this.graph.get(j)!) {
         if (!s3.has(i)) continue;
         const seed = pairSeed(
@@ -324,7 +342,7 @@ export class SecAggGroupServer {
     this.stageNow = 'done';
     // Masked vectors are not needed any more; drop them so they can be collected.
     this.masked.clear();
-    return { sum: acc.view(), included: survivors, dropped };
+    return { sum: acc.view(), included: survivors, dropped, badShares };
   }
 
   /** The number of ChaCha20 keystreams finish() expands (for cost accounting). */

@@ -1,8 +1,8 @@
 /**
  * Pure aggregation functions over Float32Array updates. Each states its preconditions and
  * checks them; none keeps state or does I/O. Under secure aggregation the server only has
- * group sums, so only (weighted) means apply there; order statistics such as median or Krum
- * would need individual updates and are deliberately absent.
+ * group sums, so order statistics apply over group means only (strategy/robust.ts), never over
+ * individual updates.
  */
 import { check } from '../errors.js';
 import type { Weights } from '../types.js';

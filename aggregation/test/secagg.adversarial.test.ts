@@ -165,3 +165,64 @@ describe('SecAgg+ rejects bad messages with codes and changes nothing', () => {
     }
   });
 });
+
+describe('a bad share at unmask is outvoted while t good ones remain', () => {
+  /** Runs a group of `n` to the end of stage 3 with all members surviving. */
+  async function toUnmask(p: GroupParams, n: number, dropAfterShare: number[] = []) {
+    const ids = Array.from({ length: n }, (_, i) => `c${i}`);
+    const server = new SecAggGroupServer(p, ids);
+    const clients = ids.map((id) => new SecAggClient(id, p));
+    for (const c of clients) await server.receive(await c.advertise());
+    const roster = server.closeAdvertise();
+    for (const c of clients) await server.receive(await c.shareKeys(roster));
+    const inboxes = server.closeShares();
+    const inputs = ids.map((_, i) => new Uint32Array(p.dim).fill(100 + i));
+    const alive = clients.filter((_, i) => !dropAfterShare.includes(i));
+    for (const c of alive) {
+      await server.receive(await c.maskInput(inboxes.get(c.id), inputs[clients.indexOf(c)]!));
+    }
+    const req = server.closeMasked();
+    const unmasks = await Promise.all(alive.map((c) => c.unmask(req)));
+    const survivorInputs = alive.map((c) => inputs[clients.indexOf(c)]!);
+    return { server, unmasks, survivorInputs };
+  }
+  const garble = (share: Uint8Array) => {
+    const g = new Uint8Array(randomBytes(33));
+    g[32] = share[32]!; // keep the x coordinate, so only the value is wrong
+    return g;
+  };
+
+  it('one garbage b share of three (t = 2): the group sums exactly and names the holder', async () => {
+    const p: GroupParams = { round: 'r', group: 'g', dim: 32, neighbours: 2, threshold: 2 };
+    const { server, unmasks, survivorInputs } = await toUnmask(p, 3);
+    const liar = unmasks[0]!;
+    const bad = { ...liar, bShares: liar.bShares.map((s) => ({ ...s, share: garble(s.share) })) };
+    for (const m of [bad, ...unmasks.slice(1)]) await server.receive(m);
+    const res = await server.finish();
+    expect(res.sum).toEqual(sumWords(survivorInputs));
+    expect(new Set(res.badShares.map((b) => b.holder))).toEqual(new Set(['c0']));
+    expect(res.badShares.length).toBe(liar.bShares.length);
+  });
+
+  it('garbage s shares of a dropout are outvoted too', async () => {
+    const p: GroupParams = { round: 'r', group: 'g', dim: 32, neighbours: 4, threshold: 3 };
+    const { server, unmasks, survivorInputs } = await toUnmask(p, 5, [4]);
+    const liar = unmasks[1]!;
+    expect(liar.sShares.length).toBe(1);
+    const bad = { ...liar, sShares: liar.sShares.map((s) => ({ ...s, share: garble(s.share) })) };
+    for (const m of [unmasks[0]!, bad, ...unmasks.slice(2)]) await server.receive(m);
+    const res = await server.finish();
+    expect(res.sum).toEqual(sumWords(survivorInputs));
+    expect(res.badShares).toContainEqual({ holder: 'c1', secret: 's:c4' });
+  });
+
+  it('with fewer than t good shares the group fails with a code, never a wrong sum', async () => {
+    const p: GroupParams = { round: 'r', group: 'g', dim: 32, neighbours: 2, threshold: 2 };
+    const { server, unmasks } = await toUnmask(p, 3);
+    const bad = unmasks.map((u, i) =>
+      i < 2 ? { ...u, bShares: u.bShares.map((s) => ({ ...s, share: garble(s.share) })) } : u,
+    );
+    for (const m of bad) await server.receive(m);
+    expect(await code(server.finish())).toBe('RECONSTRUCTION_MISMATCH');
+  });
+});
