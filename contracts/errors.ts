@@ -39,6 +39,7 @@ export const CONTRACT_ERROR_CODES = [
   'AlreadyLicensed',
   'NotSettled',
   'NoRewardsToSplit',
+  'NoReward',
   'VersionOutOfOrder',
   'InvalidArtifactHash',
   'UnknownVersion',

@@ -1,7 +1,8 @@
 /**
  * A full bounty lifecycle on anvil through the typed helpers, balances checked to the wei:
- * create + fund, join, record 3 rounds, claim, slash, licence purchase with revenue split,
- * rating, refund after the deadline, stake withdrawal.
+ * create + fund, join, record 3 rounds, claim, slash, contributors' licences proven with a
+ * rewarded leaf, licence purchase with revenue split, rating, refund after the deadline, stake
+ * withdrawal.
  */
 import { Wallet, id as keccakText, keccak256, toUtf8Bytes } from 'ethers';
 import {
@@ -204,7 +205,31 @@ describe('bounty lifecycle on anvil', () => {
     );
     await registry.setLicenceTerms(bountyId, LicenceKind.Paid, token.address, price);
     expect(await registry.hasLicence(bountyId, buyer.address)).toBe(false);
+    expect(await registry.hasLicence(bountyId, sponsor.address)).toBe(true);
+
+    // contributors' licences: proven with a rewarded leaf, not granted by joining
+    expect(await registry.hasLicence(bountyId, people[0]!.address)).toBe(false);
+    const asOutsider = registry.connect(outsider); // anyone may send it for the contributor
+    const licensed = await asOutsider.claimContributorLicenceFor(bountyId, people[0]!.address);
+    expect(licensed?.leaf).toMatchObject({ round: 1n, index: 0, account: people[0]!.address });
     expect(await registry.hasLicence(bountyId, people[0]!.address)).toBe(true);
+    expect(await registry.hasLicence(bountyId, outsider.address)).toBe(false);
+    await expectCode(
+      asOutsider.claimContributorLicenceFor(bountyId, people[0]!.address),
+      'AlreadyLicensed',
+    );
+    expect(await asOutsider.claimContributorLicenceFor(bountyId, outsider.address)).toBeNull();
+    const [unpaid] = await bounties.leavesOf(bountyId, people[3]!.address); // round 1, score 0
+    expect(unpaid!.reward).toBe(0n);
+    await expectCode(asOutsider.claimContributorLicence(bountyId, unpaid!), 'NoReward');
+    const [paid] = (await bounties.leavesOf(bountyId, people[3]!.address)).filter(
+      (l) => l.reward > 0n,
+    );
+    await expectCode(
+      asOutsider.claimContributorLicence(bountyId, { ...paid!, account: outsider.address }),
+      'InvalidProof',
+    );
+    expect(await registry.hasLicence(bountyId, people[1]!.address)).toBe(false);
     await token.connect(buyer).approve(registry.address, price);
     const buyerBefore = await token.balanceOf(buyer.address);
     const { amount: paidPrice } = await registry.connect(buyer).buyLicence(bountyId);
@@ -222,6 +247,8 @@ describe('bounty lifecycle on anvil', () => {
       revenuePaid += amount;
     }
     expect(await token.balanceOf(registry.address)).toBe(price - revenuePaid);
+    // a revenue claim that pays proves a rewarded leaf: it grants the licence too
+    expect(await registry.hasLicence(bountyId, people[1]!.address)).toBe(true);
     expect(price - revenuePaid).toBeLessThan(16n);
 
     // ratings: once per version by licensees

@@ -81,7 +81,10 @@ export interface RecordedContribution extends RoundContribution {
   transactionHash: string;
 }
 
-/** A recorded contribution with its Merkle proof: the argument of `claim`, `slash`, `claimRevenue`. */
+/**
+ * A recorded contribution with its Merkle proof: the argument of `claim`, `slash`,
+ * `claimRevenue` and `claimContributorLicence`.
+ */
 export interface ContributionLeaf extends RoundContribution {
   round: bigint;
   index: number;
@@ -575,7 +578,36 @@ export class ModelRegistry extends Wrapper {
     const args = eventArgs(this.interface, receipt, 'LicencePurchased');
     return { amount: args[3] as bigint, receipt };
   }
-  /** Pays `leaves`' account its share of the licence revenue in `token`. */
+  /**
+   * Grants the contributors' licence to `leaf.account` for one recorded contribution with a
+   * reward (anyone may send it). Throws `NoReward`, `InvalidProof` or `AlreadyLicensed`.
+   */
+  claimContributorLicence(
+    bountyId: bigint,
+    leaf: ContributionLeaf,
+  ): Promise<ContractTransactionReceipt> {
+    return send(this.contract, 'claimContributorLicence', [bountyId, leafTuple(leaf)]);
+  }
+  /**
+   * Claims the contributors' licence of `account` with its first rewarded contribution, found
+   * (with its proof) from the chain's events as `Bounties.claimAll` does. Returns null when
+   * `account` has no recorded contribution with a reward; throws `AlreadyLicensed` when it
+   * holds a bought or claimed licence already (ask `hasLicence` first).
+   */
+  async claimContributorLicenceFor(
+    bountyId: bigint,
+    account: string,
+    q: LogQuery = {},
+  ): Promise<{ leaf: ContributionLeaf; receipt: ContractTransactionReceipt } | null> {
+    const leaves = await (await this.bounties()).leavesOf(bountyId, account, q);
+    const leaf = leaves.find((l) => l.reward > 0n);
+    if (!leaf) return null;
+    return { leaf, receipt: await this.claimContributorLicence(bountyId, leaf) };
+  }
+  /**
+   * Pays `leaves`' account its share of the licence revenue in `token`; when it pays anything
+   * it also grants that account the contributors' licence (if it holds none yet).
+   */
   async claimRevenue(
     bountyId: bigint,
     token: string,
@@ -600,8 +632,16 @@ export class ModelRegistry extends Wrapper {
   ): Promise<ContractTransactionReceipt> {
     return send(this.contract, 'rate', [bountyId, version, stars]);
   }
+  /**
+   * Whether `account` may use the model: open terms, a bought licence, a claimed contributor's
+   * licence, or the sponsor. Joining the bounty alone grants none.
+   */
   hasLicence(bountyId: bigint, account: string): Promise<boolean> {
     return call(this.contract, 'hasLicence', [bountyId, account]);
+  }
+  /** The Bounties contract whose bounties this registry serves, on the same runner. */
+  async bounties(): Promise<Bounties> {
+    return new Bounties(await call<string>(this.contract, 'bounties', []), this.runner);
   }
   async licenceTerms(bountyId: bigint): Promise<LicenceTerms> {
     const r = await call<unknown[]>(this.contract, 'licenceTerms', [bountyId]);

@@ -521,7 +521,8 @@ describe('model download', () => {
 describe('a paid licence', () => {
   it('is bought on chain with --buy, then the model downloads', async () => {
     const id = await createBounty(['--licence', 'paid', '--price', '5'], '90', '1');
-    for (const m of members.slice(0, 3)) await tc.bounties.connect(m).join(id, 0n);
+    // members 0-2 contribute; member 3 joins with stake 0 and earns nothing
+    for (const m of members) await tc.bounties.connect(m).join(id, 0n);
     const [a, b, c] = members.map((m) => m.address);
     await recordRounds(id, [
       {
@@ -578,6 +579,19 @@ describe('a paid licence', () => {
     expect(await tc.registry.hasLicence(id, buyer.address)).toBe(true);
     const again = await cli(args, env);
     expect(again.code).toBe(0);
+
+    // joining with stake 0 licenses nothing; a rewarded contributor claims its own licence
+    const joiner = await cli(args, { TRIBUTARY_KEY: members[3]!.privateKey });
+    expect(joiner.err).toMatch(/^error \[NO_LICENCE\].*rerun with --buy/);
+    expect(await tc.registry.hasLicence(id, members[3]!.address)).toBe(false);
+    const contributor = await cli(['--json', ...args], { TRIBUTARY_KEY: members[1]!.privateKey });
+    expect(contributor.err).toBe('');
+    expect(contributor.json<{ licence: string }>().licence).toBe(
+      `claimed by ${members[1]!.address} as a contributor (round 1, contribution 1)`,
+    );
+    expect(await tc.registry.hasLicence(id, members[1]!.address)).toBe(true);
+    const held = await cli(['--json', ...args], { TRIBUTARY_KEY: members[1]!.privateKey });
+    expect(held.json<{ licence: string }>().licence).toMatch(/^held by/);
   });
 });
 

@@ -2,7 +2,9 @@
  * `tributary model download|verify|versions`: the model user's journey. The files come from the
  * aggregator (or the version's on-chain uri, or `--from`), but trust comes from the chain: the
  * artifact hash of model.json + weights must equal the one the registry holds for that version,
- * and the licence is checked (or bought) on chain before anything is written.
+ * and the licence is checked on chain before anything is written: held, claimed by a
+ * contributor with one of its rewarded contributions (leaf + proof rebuilt from the events), or
+ * bought with `--buy`.
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -153,10 +155,18 @@ async function checkLicence(
   }
   if (await ctx.contracts.registry.hasLicence(id, wallet.address))
     return `held by ${wallet.address}`;
+  // A contributor that earned a reward proves it once on chain; joining alone licenses nothing.
+  const claimed = await ctx.contracts.registry
+    .connect(wallet)
+    .claimContributorLicenceFor(id, wallet.address, { fromBlock: ctx.fromBlock });
+  if (claimed) {
+    const { round, index } = claimed.leaf;
+    return `claimed by ${wallet.address} as a contributor (round ${round}, contribution ${index})`;
+  }
   if (terms.kind !== LicenceKind.Paid) {
     return fail(
       'NO_LICENCE',
-      `${wallet.address} holds no licence: bounty ${id}'s model is for its contributors and sponsor only`,
+      `${wallet.address} holds no licence: bounty ${id}'s model is for its sponsor and its contributors who earned a reward`,
     );
   }
   const decimals = await tokenDecimals(ctx.provider, terms.token);
@@ -310,7 +320,7 @@ export function modelCommand(io: Io): Command {
   cmd
     .command('download <bounty>')
     .description(
-      'download a model version; its hash is checked against the chain and the licence on chain',
+      'download a model version; its hash is checked against the chain and the licence on chain (a rewarded contributor claims its own)',
     )
     .option('--version <n>', 'version (default: the latest)')
     .option(
@@ -321,7 +331,7 @@ export function modelCommand(io: Io): Command {
       '--from <url|dir>',
       'where to fetch the files (default: the on-chain uri, else the server)',
     )
-    .option('--buy', 'buy a paid licence when the wallet holds none')
+    .option('--buy', 'buy a paid licence when the wallet holds none and earned no reward')
     .action(async (id: string, o: DownloadOptions, c: Command) =>
       withContext(g(c), io, (ctx) => download(ctx, id, o)),
     );

@@ -228,7 +228,10 @@ export class ProtocolAgent {
     };
   }
 
-  /** Signed download request (needed for licensed models; participants always hold a licence). */
+  /**
+   * Signed download request, needed for licensed models: participants may fetch them while the
+   * bounty trains; after settlement only licence holders (a rewarded contributor claims one).
+   */
   async downloadHeaders(modelUrl: string): Promise<Record<string, string>> {
     const m = /\/models\/(\d+)\/versions\/(\d+)\//.exec(modelUrl);
     if (!m) return {};

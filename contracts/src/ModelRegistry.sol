@@ -10,7 +10,11 @@ import {Bounties} from "./Bounties.sol";
 /// @title ModelRegistry: published model versions, licences, revenue split and ratings
 /// @notice A bounty's model is published version by version (artifact hash + uri) by the
 /// bounty's coordinator. The sponsor sets its licence terms: contributors-only (the default),
-/// open, or paid in a token. Participants and the sponsor always hold a licence. The price of
+/// open, or paid in a token. The sponsor always holds a licence; a contributor holds one once it
+/// has proven a recorded contribution with a reward (`claimContributorLicence`, or any revenue
+/// claim that pays it): joining the bounty is not enough, since anyone may join with stake 0.
+/// Proving a leaf keeps the ledger free of per-contributor storage: `recordRound` stores nothing
+/// for the licence, and only contributors who want the model pay one storage slot. The price of
 /// a paid licence is split among contributors in proportion to their rewards in the bounty:
 /// a contribution with reward w is owed floor(w * revenue / allocated) of every token's
 /// revenue, pulled with the same Merkle proof as the reward itself. Licences are sold only once
@@ -45,7 +49,8 @@ contract ModelRegistry is ReentrancyGuardTransient {
     mapping(uint256 bountyId => Licence) private _licences;
     mapping(uint256 bountyId => uint256) public latestVersion;
     mapping(uint256 bountyId => mapping(uint256 version => Version)) private _versions;
-    mapping(uint256 bountyId => mapping(address account => bool)) private _bought;
+    /// @dev Licences bought or claimed by contributors (the sponsor's and open ones are implied).
+    mapping(uint256 bountyId => mapping(address account => bool)) private _licensed;
     mapping(uint256 bountyId => mapping(uint256 version => mapping(address rater => bool))) private _rated;
     mapping(uint256 bountyId => mapping(IERC20 token => uint256)) private _revenue;
     mapping(bytes32 contributionKey => uint256) private _revenueWithdrawn;
@@ -53,6 +58,8 @@ contract ModelRegistry is ReentrancyGuardTransient {
     event LicenceTermsSet(uint256 indexed bountyId, LicenceKind kind, address token, uint256 price);
     event ModelPublished(uint256 indexed bountyId, uint256 indexed version, bytes32 artifactHash, string uri);
     event LicencePurchased(uint256 indexed bountyId, address indexed licensee, address indexed token, uint256 amount);
+    /// @notice A contributor's licence, granted for its rewarded contribution `index` of `round`.
+    event ContributorLicensed(uint256 indexed bountyId, address indexed account, uint256 round, uint256 index);
     event RevenueClaimed(
         uint256 indexed bountyId, address indexed account, address indexed token, uint256 round, uint256 index, uint256 amount
     );
@@ -64,6 +71,7 @@ contract ModelRegistry is ReentrancyGuardTransient {
     error AlreadyLicensed(uint256 bountyId, address account);
     error NotSettled(uint256 bountyId);
     error NoRewardsToSplit(uint256 bountyId);
+    error NoReward(uint256 round, uint256 index);
     error VersionOutOfOrder(uint256 expected, uint256 version);
     error InvalidArtifactHash();
     error UnknownVersion(uint256 bountyId, uint256 version);
@@ -111,7 +119,7 @@ contract ModelRegistry is ReentrancyGuardTransient {
         if (_hasLicence(bountyId, msg.sender, l.kind)) revert AlreadyLicensed(bountyId, msg.sender);
         if (!bounties.isSettled(bountyId)) revert NotSettled(bountyId);
         if (bounties.getBounty(bountyId).allocated == 0) revert NoRewardsToSplit(bountyId);
-        _bought[bountyId][msg.sender] = true;
+        _licensed[bountyId][msg.sender] = true;
         uint256 before = l.token.balanceOf(address(this));
         l.token.safeTransferFrom(msg.sender, address(this), l.price);
         received = l.token.balanceOf(address(this)) - before;
@@ -119,9 +127,22 @@ contract ModelRegistry is ReentrancyGuardTransient {
         emit LicencePurchased(bountyId, msg.sender, address(l.token), received);
     }
 
+    /// @notice Grants the contributors' licence to `c.account` for one recorded contribution
+    /// with a reward (same leaf and proof as `Bounties.claim`; claimed or not does not matter).
+    /// Anyone may submit; the licence goes to the leaf's account. A reward is final once
+    /// recorded (only zero-reward contributions can be slashed), so the licence is too.
+    function claimContributorLicence(uint256 bountyId, Bounties.Contribution calldata c) external {
+        if (c.reward == 0) revert NoReward(c.round, c.index);
+        bounties.verifyContribution(bountyId, c);
+        if (_licensed[bountyId][c.account]) revert AlreadyLicensed(bountyId, c.account);
+        _license(bountyId, c);
+    }
+
     /// @notice Pays a contributor its share of the licence revenue in `token` for the given
     /// recorded contributions (same leaves and proofs as `Bounties.claim`). Anyone may submit;
-    /// all leaves must belong to one account, which receives the tokens.
+    /// all leaves must belong to one account, which receives the tokens. A claim that pays
+    /// anything has proven a rewarded contribution, so it also grants the contributor's licence
+    /// (`ContributorLicensed`) when the account holds none yet.
     function claimRevenue(uint256 bountyId, IERC20 token, Bounties.Contribution[] calldata leaves)
         external
         nonReentrant
@@ -131,17 +152,16 @@ contract ModelRegistry is ReentrancyGuardTransient {
         uint256 revenue = _revenue[bountyId][token];
         uint256 allocated = bounties.getBounty(bountyId).allocated;
         address account = leaves[0].account;
+        bool licensed = _licensed[bountyId][account];
         for (uint256 i; i < leaves.length; ++i) {
             Bounties.Contribution calldata c = leaves[i];
             if (c.account != account) revert Bounties.AccountMismatch(account, c.account);
             bounties.verifyContribution(bountyId, c);
-            bytes32 key = keccak256(abi.encode(bountyId, token, c.round, c.index));
-            uint256 owed = allocated == 0 ? 0 : Math.mulDiv(c.reward, revenue, allocated);
-            uint256 due = owed - _revenueWithdrawn[key];
+            uint256 due = _withdrawRevenue(bountyId, token, c, revenue, allocated);
             if (due != 0) {
-                _revenueWithdrawn[key] = owed;
                 amount += due;
-                emit RevenueClaimed(bountyId, account, address(token), c.round, c.index, due);
+                // due != 0 implies c.reward != 0: a rewarded contribution, just proven
+                if (!licensed) licensed = _license(bountyId, c);
             }
         }
         if (amount == 0) revert Bounties.NothingToClaim();
@@ -163,7 +183,8 @@ contract ModelRegistry is ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- views
 
-    /// @notice Whether `account` may use the bounty's model.
+    /// @notice Whether `account` may use the bounty's model: open terms, a bought licence, a
+    /// claimed contributor's licence, or the sponsor. Joining the bounty alone grants none.
     function hasLicence(uint256 bountyId, address account) external view returns (bool) {
         return _hasLicence(bountyId, account, _licences[bountyId].kind);
     }
@@ -192,9 +213,33 @@ contract ModelRegistry is ReentrancyGuardTransient {
         return _revenueWithdrawn[keccak256(abi.encode(bountyId, token, round, index))];
     }
 
+    /// @dev Records the licence of a proven, rewarded contribution's account; returns true.
+    function _license(uint256 bountyId, Bounties.Contribution calldata c) private returns (bool) {
+        _licensed[bountyId][c.account] = true;
+        emit ContributorLicensed(bountyId, c.account, c.round, c.index);
+        return true;
+    }
+
+    /// @dev Marks a proven contribution's revenue in `token` as paid up to its share; returns
+    /// what was still due.
+    function _withdrawRevenue(
+        uint256 bountyId,
+        IERC20 token,
+        Bounties.Contribution calldata c,
+        uint256 revenue,
+        uint256 allocated
+    ) private returns (uint256 due) {
+        bytes32 key = keccak256(abi.encode(bountyId, token, c.round, c.index));
+        uint256 owed = allocated == 0 ? 0 : Math.mulDiv(c.reward, revenue, allocated);
+        due = owed - _revenueWithdrawn[key];
+        if (due != 0) {
+            _revenueWithdrawn[key] = owed;
+            emit RevenueClaimed(bountyId, c.account, address(token), c.round, c.index, due);
+        }
+    }
+
     function _hasLicence(uint256 bountyId, address account, LicenceKind kind) private view returns (bool) {
-        if (kind == LicenceKind.Open || _bought[bountyId][account]) return true;
-        if (bounties.isParticipant(bountyId, account)) return true;
+        if (kind == LicenceKind.Open || _licensed[bountyId][account]) return true;
         return bounties.getBounty(bountyId).sponsor == account;
     }
 }

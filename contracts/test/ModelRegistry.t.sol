@@ -57,7 +57,9 @@ contract ModelRegistryTest is Base {
     }
 
     function test_contributorsOnlyByDefault() public {
-        assertTrue(registry.hasLicence(id, address(1)), "participant");
+        assertTrue(!registry.hasLicence(id, address(1)), "contributor before its proof");
+        registry.claimContributorLicence(id, _leaf(r1, 0));
+        assertTrue(registry.hasLicence(id, address(1)), "contributor");
         assertTrue(registry.hasLicence(id, sponsor), "sponsor");
         assertTrue(!registry.hasLicence(id, buyer), "stranger");
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.NotForSale.selector, id));
@@ -65,6 +67,82 @@ contract ModelRegistryTest is Base {
         vm.prank(sponsor);
         registry.setLicenceTerms(id, ModelRegistry.LicenceKind.Open, IERC20(address(0)), 0);
         assertTrue(registry.hasLicence(id, buyer), "open");
+    }
+
+    function test_joiningWithStakeZeroGrantsNoLicence() public {
+        address joiner = address(0x51);
+        _join(id, joiner, 10); // the bounty's minimum stake, but no recorded reward
+        uint256 free = _createAs(sponsor, _params(100, 1, 1, 0, uint64(block.timestamp + 1 days)));
+        _join(free, joiner, 0);
+        vm.prank(sponsor);
+        registry.setLicenceTerms(free, ModelRegistry.LicenceKind.Paid, IERC20(address(token)), 10);
+        assertTrue(bounties.isParticipant(free, joiner) && bounties.isParticipant(id, joiner), "joined");
+        assertTrue(!registry.hasLicence(free, joiner), "stake 0, paid model");
+        assertTrue(!registry.hasLicence(id, joiner), "staked, no reward");
+        assertTrue(registry.hasLicence(free, sponsor) && registry.hasLicence(id, sponsor), "sponsor");
+    }
+
+    function test_rewardedContributorClaimsLicenceWithProof() public {
+        vm.prank(sponsor);
+        registry.setLicenceTerms(id, ModelRegistry.LicenceKind.Paid, IERC20(address(token)), 1_000);
+        Bounties.Contribution memory c = _leaf(r1, 2);
+        vm.expectEmit(address(registry));
+        emit ModelRegistry.ContributorLicensed(id, address(3), 1, 2);
+        vm.prank(buyer); // anyone may submit; the licence goes to the leaf's account
+        registry.claimContributorLicence(id, c);
+        assertTrue(registry.hasLicence(id, address(3)), "licensed");
+        assertTrue(!registry.hasLicence(id, buyer), "not the submitter");
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.AlreadyLicensed.selector, id, address(3)));
+        registry.claimContributorLicence(id, c);
+        // a contributor's licence is final: it holds whatever the terms become
+        vm.prank(sponsor);
+        registry.setLicenceTerms(id, ModelRegistry.LicenceKind.ContributorsOnly, IERC20(address(0)), 0);
+        assertTrue(registry.hasLicence(id, address(3)), "still licensed");
+    }
+
+    function test_forgedOrUnrewardedLeafGetsNoLicence() public {
+        // a joiner forges a leaf of its own with a reward
+        address joiner = address(0x51);
+        _join(id, joiner, 10);
+        Bounties.Contribution memory forged = _leaf(r1, 0);
+        forged.account = joiner;
+        vm.expectRevert(abi.encodeWithSelector(Bounties.InvalidProof.selector, 1, 0));
+        registry.claimContributorLicence(id, forged);
+        // a real leaf with its reward raised
+        Bounties.Contribution memory raised = _leaf(r1, 1);
+        raised.reward += 1;
+        vm.expectRevert(abi.encodeWithSelector(Bounties.InvalidProof.selector, 1, 1));
+        registry.claimContributorLicence(id, raised);
+        // a recorded contribution that earned nothing (score recorded, reward 0)
+        Batch memory r = _batch(2, 2, 0, 1_000);
+        r.accounts[1] = joiner;
+        r.rewards[1] = 0;
+        r.scores[1] = -1;
+        _record(id, r);
+        Bounties.Contribution memory unpaid = _leaf(r, 1);
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.NoReward.selector, 2, 1));
+        registry.claimContributorLicence(id, unpaid);
+        // an unrecorded round
+        Bounties.Contribution memory early = _leaf(r2, 0);
+        early.round = 3;
+        vm.expectRevert(abi.encodeWithSelector(Bounties.RoundNotRecorded.selector, id, 3));
+        registry.claimContributorLicence(id, early);
+        assertTrue(!registry.hasLicence(id, joiner), "no licence");
+    }
+
+    function test_revenueClaimGrantsTheContributorsLicence() public {
+        _record(id, r2);
+        vm.prank(sponsor);
+        registry.setLicenceTerms(id, ModelRegistry.LicenceKind.Paid, IERC20(address(token)), 1_000);
+        _buy(buyer, 1_000);
+        assertTrue(!registry.hasLicence(id, address(2)), "before");
+        vm.expectEmit(address(registry));
+        emit ModelRegistry.ContributorLicensed(id, address(2), 1, 1);
+        registry.claimRevenue(id, IERC20(address(token)), _one(_leaf(r1, 1)));
+        assertTrue(registry.hasLicence(id, address(2)), "after");
+        // a later revenue claim of a licensed contributor still pays
+        _buy(address(0xCAFE), 1_000);
+        assertEq(registry.claimRevenue(id, IERC20(address(token)), _one(_leaf(r2, 1))), 526, "second claim");
     }
 
     function test_paidLicenceSplitsRevenueByRewards() public {
@@ -122,6 +200,11 @@ contract ModelRegistryTest is Base {
         vm.prank(buyer);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.NoLicence.selector, id, buyer));
         registry.rate(id, 1, 5);
+        vm.prank(address(1)); // joined and rewarded, but the licence is not claimed yet
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.NoLicence.selector, id, address(1)));
+        registry.rate(id, 1, 4);
+        registry.claimContributorLicence(id, _leaf(r1, 0));
+        registry.claimContributorLicence(id, _leaf(r1, 1));
         vm.startPrank(address(1));
         registry.rate(id, 1, 4);
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.AlreadyRated.selector, id, 1, address(1)));

@@ -1,7 +1,13 @@
 /**
  * Licence check for downloads of non-open models. The request is signed by the downloader's wallet
  * (EIP-191 over `downloadMessage(...)`, expiring soon) in three headers; the server recovers the
- * address and asks ModelRegistry.hasLicence (participants and the sponsor always hold one).
+ * address and lets it download when
+ * - ModelRegistry.hasLicence holds: the sponsor, a buyer, or a contributor that proved a rewarded
+ *   contribution on chain (`claimContributorLicence`; joining alone grants no licence), or
+ * - it joined the bounty on chain and the bounty is not settled yet: participants need the global
+ *   model to train the next round. This access ends when the last round is recorded (or the
+ *   deadline passes), so the final model goes to licence holders only. A sponsor who does not
+ *   want zero-stake joiners to see intermediate versions sets a minimum stake.
  */
 import { getAddress, verifyMessage } from 'ethers';
 import { LicenceKind } from '../../contracts/index.js';
@@ -66,9 +72,25 @@ export class LicenceChecker {
     const key = `${bountyId}:${signer}`;
     const at = this.holders.get(key);
     if (at && Date.now() - at < TTL_MS) return;
-    if (!(await this.chain.registry.hasLicence(BigInt(bountyId), signer))) {
-      throw new ProtocolError('NO_LICENCE', `${signer} holds no licence for bounty ${bountyId}`);
+    if (await this.chain.registry.hasLicence(BigInt(bountyId), signer)) {
+      this.holders.set(key, Date.now()); // a licence is never revoked
+      return;
     }
-    this.holders.set(key, Date.now());
+    // Not cached: training access ends at settlement.
+    if (await this.trains(bountyId, signer)) return;
+    throw new ProtocolError(
+      'NO_LICENCE',
+      `${signer} holds no licence for bounty ${bountyId} (a rewarded contributor claims one on chain)`,
+    );
+  }
+
+  /** A participant of a bounty that is still training. */
+  private async trains(bountyId: number, signer: string): Promise<boolean> {
+    const id = BigInt(bountyId);
+    const [settled, joined] = await Promise.all([
+      this.chain.bounties.isSettled(id),
+      this.chain.bounties.isParticipant(id, signer),
+    ]);
+    return joined && !settled;
   }
 }

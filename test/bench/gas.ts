@@ -11,8 +11,12 @@
  *   proof of 7 hashes, fresh claim-bitmap word, first token balance of the recipient).
  * - gas_claim_warm: the same for a second contributor of that round (bitmap word already set).
  * - gas_claim_3_rounds: one claim of three rewards from three rounds.
- * - gas_create_bounty, gas_join, gas_buy_licence, gas_claim_revenue, gas_publish_version,
- *   gas_rate, gas_refund: one call each.
+ * - gas_claim_licence: a contributor claims its licence with one rewarded leaf of the
+ *   100-contributor round (proof of 7 hashes, one fresh storage slot).
+ * - gas_claim_revenue: a contributor's first revenue claim (one leaf), which also grants it the
+ *   licence; gas_claim_revenue_licensed: the same for a contributor that holds one already.
+ * - gas_create_bounty, gas_join, gas_buy_licence, gas_publish_version, gas_rate, gas_refund:
+ *   one call each.
  */
 import {
   Wallet,
@@ -129,15 +133,15 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
     await token.transfer(buyer.address, 100n * E18);
     await token.connect(buyer).approve(registry.address, 100n * E18);
     result.gas_buy_licence = gas((await registry.connect(buyer).buyLicence(bountyId)).receipt);
-    result.gas_claim_revenue = gas(
-      (
-        await registry.claimRevenue(
-          bountyId,
-          token.address,
-          leavesFor(round100, people[3]!.address),
-        )
-      ).receipt,
-    );
+    const [licenceLeaf] = leavesFor(round100, people[4]!.address);
+    result.gas_claim_licence = gas(await registry.claimContributorLicence(bountyId, licenceLeaf!));
+    const revenue = async (who: Wallet) =>
+      gas(
+        (await registry.claimRevenue(bountyId, token.address, leavesFor(round100, who.address)))
+          .receipt,
+      );
+    result.gas_claim_revenue = await revenue(people[3]!);
+    result.gas_claim_revenue_licensed = await revenue(people[4]!);
     result.gas_rate = gas(await registry.connect(buyer).rate(bountyId, 1, 5));
     result.gas_refund = gas(await bounties.refund(bountyId));
     result.naive_tx_floor = 21_000;

@@ -234,9 +234,20 @@ describe('e2e: a bounty trained over the network and settled on chain', () => {
     // The published model: hash equals the chain's, loads in plain tfjs, and beats version 0.
     const version = Number(await chain.contracts.registry.latestVersion(BigInt(bountyId)));
     expect(version).toBe(3);
+    // Settled: the model is for licence holders now. The reader, the best-paid contributor,
+    // claims its contributor's licence on chain with one of its rewarded leaves.
+    const top = serverRewards.reduce((x, y) => (BigInt(y.rewards) > BigInt(x.rewards) ? y : x));
+    const readerKey = chain
+      .keys!.slice(2, 2 + AGENTS)
+      .find((k) => new Wallet(k).address.toLowerCase() === top.address.toLowerCase())!;
+    const readerWallet = new Wallet(readerKey, chain.provider);
+    const licence = await chain.contracts.registry
+      .connect(readerWallet)
+      .claimContributorLicenceFor(BigInt(bountyId), readerWallet.address);
+    expect(licence?.leaf.reward).toBeGreaterThan(0n);
     const reader = new ProtocolAgent({
       serverUrl: server.url,
-      wallet: new Wallet(chain.keys![2]!),
+      wallet: new Wallet(readerKey),
       bountyId,
       train: async () => ({ delta: new Float32Array(0), samples: 0 }),
     });
