@@ -12,6 +12,8 @@ export default tseslint.config(
       'contracts/cache/',
       'notebooks/',
       'coverage/',
+      'web/dist/',
+      'test/artifacts/',
     ],
   },
   js.configs.recommended,

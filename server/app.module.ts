@@ -16,6 +16,7 @@ import { QueueService } from './queue/queue.service.js';
 import { RoundsService } from './rounds/rounds.service.js';
 import { SettlementService } from './rounds/settlement.service.js';
 import { CHAIN_ID, CONFIG } from './tokens.js';
+import { WebModule } from './web/web.module.js';
 
 /**
  * The aggregator. Infrastructure (data source, chain connection) is created before the module so
@@ -26,6 +27,7 @@ export class AppModule {
   static forRoot(config: ServerConfig, ds: DataSource, chain: Chain): DynamicModule {
     return {
       module: AppModule,
+      imports: [WebModule.forRoot(ds)],
       controllers: [AuthController, BountiesController, ModelsController, ChainController],
       providers: [
         { provide: CONFIG, useValue: config },

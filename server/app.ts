@@ -21,6 +21,7 @@ import {
   type EmbeddedService,
 } from './infra/embedded.js';
 import { QueueService } from './queue/queue.service.js';
+import { serveWeb } from './web/static.js';
 
 export interface RunningServer {
   app: NestExpressApplication;
@@ -97,6 +98,7 @@ export async function startServer(
     maxHttpBufferSize: cfg.maxMessageBytes,
   });
   app.useWebSocketAdapter(io);
+  serveWeb(app);
   await app.listen(cfg.port, cfg.host);
   app.get(QueueService).start();
   const addr = app.getHttpServer().address() as { port: number };

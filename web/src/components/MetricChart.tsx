@@ -1,0 +1,79 @@
+/** Validation metric per round as a uPlot line chart, with the same points as a table for screen readers. */
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { formatNumber } from '../format.js';
+import type { MetricSeries } from '../metrics.js';
+
+export function MetricChart({ series }: { series: MetricSeries }) {
+  const el = useRef<HTMLDivElement>(null);
+  const label = `validation ${series.metric}`;
+  useEffect(() => {
+    const host = el.current;
+    if (!host || series.points.length === 0) return;
+    const data: uPlot.AlignedData = [
+      series.points.map((p) => p.round),
+      series.points.map((p) => p.value),
+    ];
+    const plot = new uPlot(
+      {
+        width: Math.max(280, host.clientWidth),
+        height: 240,
+        scales: { x: { time: false } },
+        axes: [
+          { label: 'round', incrs: [1, 2, 5, 10, 20, 50], stroke: 'currentColor' },
+          { label, stroke: 'currentColor', size: 60 },
+        ],
+        series: [
+          { label: 'round', value: (_u, v) => (v === null ? '—' : String(v)) },
+          {
+            label,
+            stroke: '#1f7a8c',
+            width: 2,
+            points: { size: 8, fill: '#1f7a8c' },
+            value: (_u, v) => (v === null ? '—' : formatNumber(v)),
+          },
+        ],
+      },
+      data,
+      host,
+    );
+    const resize = () => plot.setSize({ width: Math.max(280, host.clientWidth), height: 240 });
+    window.addEventListener('resize', resize);
+    return () => {
+      window.removeEventListener('resize', resize);
+      plot.destroy();
+    };
+  }, [series]);
+  if (series.points.length === 0) {
+    return (
+      <p class="muted">No scored round yet: the chart gains a point as each round is scored.</p>
+    );
+  }
+  return (
+    <figure>
+      <div ref={el} class="chart" data-points={series.points.length} aria-hidden="true" />
+      <figcaption>
+        <details>
+          <summary>{label} per round as a table</summary>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">round</th>
+                <th scope="col">{label}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {series.points.map((p) => (
+                <tr key={p.round}>
+                  <td>{p.round === 0 ? '0 (initial model)' : p.round}</td>
+                  <td>{formatNumber(p.value)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      </figcaption>
+    </figure>
+  );
+}

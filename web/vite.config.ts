@@ -1,0 +1,24 @@
+/**
+ * The web app's build: `npm run build:web` writes `web/dist`, which the aggregator serves at `/`
+ * (server/web/static.ts). `npx vite --config web/vite.config.ts` serves it with hot reload and
+ * forwards the REST and socket routes to the aggregator at TRIBUTARY_SERVER.
+ */
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const server = process.env.TRIBUTARY_SERVER ?? 'http://127.0.0.1:3000';
+
+export default defineConfig({
+  root,
+  base: '/',
+  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true, target: 'es2022' },
+  server: {
+    proxy: {
+      '^/(bounties|models|auth|chain|docs)(/|$)': server,
+      '/socket.io': { target: server, ws: true },
+    },
+  },
+});
