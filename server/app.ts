@@ -21,6 +21,7 @@ import {
   type EmbeddedService,
 } from './infra/embedded.js';
 import { QueueService } from './queue/queue.service.js';
+import { mountDocs } from './web/openapi.js';
 import { serveWeb } from './web/static.js';
 
 export interface RunningServer {
@@ -98,6 +99,7 @@ export async function startServer(
     maxHttpBufferSize: cfg.maxMessageBytes,
   });
   app.useWebSocketAdapter(io);
+  mountDocs(app);
   serveWeb(app);
   await app.listen(cfg.port, cfg.host);
   app.get(QueueService).start();
