@@ -54,6 +54,7 @@ export {
   type RobustOptions,
   type RobustRule,
 } from './strategy/robust.js';
+export { strategyFromSpec } from './strategy/from-spec.js';
 export { checkGroupSum, sumNormBound, type GroupSumCheck } from './influence.js';
 
 export {
@@ -86,9 +87,26 @@ export {
   type RoundRecord,
   type RoundScores,
 } from './contribution/round.js';
+export {
+  changedFields,
+  contributionCommitment,
+  recordDigests,
+  roundHash,
+  roundHashOfDigests,
+  scoringInput,
+  RECORD_FIELDS,
+  ROUND_RECORD_FORMAT,
+  type LedgerRound,
+  type RecordDigests,
+  type RecordField,
+  type RecordGroup,
+  type RejectedGroup,
+} from './contribution/commitment.js';
 export { decodeFrame, encodeFrame, FrameError } from './secagg/frame.js';
 export {
   canonicalJson,
+  DEFAULT_ROBUST_MIN_GROUPS,
+  DEFAULT_WEIGHT_CAP,
   decodeValidation,
   encodeValidation,
   modelArtifactHash,

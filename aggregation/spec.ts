@@ -31,7 +31,23 @@ export interface BountySpec {
   /** Validation-set loss function name and metric the utilities use. */
   loss: string;
   licence: { open: boolean; priceWei?: string };
+  /**
+   * Largest sample weight one member's update may carry (the weight word); members declare their
+   * weight with their masked input and a group sum must carry exactly the declared total.
+   * Absent: DEFAULT_WEIGHT_CAP. Part of the spec hash, so agents and auditors see the same cap.
+   */
+  weightCap?: number;
+  /**
+   * Robust rule over group means (strategy/robust.ts). Absent: a trimmed mean dropping one group
+   * mean from each end per coordinate once a round has DEFAULT_ROBUST_MIN_GROUPS groups.
+   */
+  robust?: { rule: 'median' | 'trimmed' | 'none'; trim?: number; minGroups?: number };
 }
+
+/** The weight cap of a spec that names none. */
+export const DEFAULT_WEIGHT_CAP = 1 << 14;
+/** Fewest groups the default trimmed mean applies to (below it, trimming 2 of 4 throws away half). */
+export const DEFAULT_ROBUST_MIN_GROUPS = 5;
 
 /** JSON with object keys sorted at every level (bigints as decimal strings): one string per value. */
 export function canonicalJson(value: unknown): string {

@@ -2,8 +2,9 @@
  * `tributary audit <bounty>`: re-derives every reward from the published scoring record with
  * aggregation's `auditRewards` / `scoreRound` (the function the aggregator pays by) and compares
  * each one, and each fixed-point score, with the `ContributionRecorded` events on chain. It also
- * checks that the record is the one the chain committed to (per-contributor commitments), that
- * each round's budget is the bounty's round budget, and that the contributors agree.
+ * checks that the record is the one the chain committed to (every contribution leaf commits to
+ * the round's hash over all its fields; a changed record is named by round and field), that each
+ * round's budget is the bounty's round budget, and that the contributors agree.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
@@ -11,6 +12,9 @@ import { getAddress } from 'ethers';
 import {
   AggregationError,
   auditRewards,
+  changedFields,
+  contributionCommitment,
+  roundHashOfDigests,
   scoreRound,
   type ScoringState,
 } from '../../aggregation/index.js';
@@ -30,9 +34,9 @@ import { CliError, fail } from './errors.js';
 import { table, toJson, type Io } from './io.js';
 import {
   ScoringRecord,
-  recordCommitment,
   recordFromServerRounds,
   roundRecordHash,
+  toLedger,
   toRoundRecord,
   type RecordRound,
   ServerRounds,
@@ -53,6 +57,8 @@ export interface Finding {
   kind: FindingKind;
   round: number;
   client?: string;
+  /** Fields of the round record that differ from what the chain committed to. */
+  fields?: string[];
   onChain?: string;
   derived?: string;
   message: string;
@@ -67,7 +73,7 @@ export interface AuditRow {
   scoreDerived: bigint | null;
   rewardOnChain: bigint | null;
   rewardDerived: bigint | null;
-  commitment: 'bound' | 'matches' | 'differs' | '-';
+  commitment: 'bound' | 'differs' | '-';
   pass: boolean;
 }
 
@@ -237,13 +243,42 @@ export function auditBounty(
         message: `round ${r.round}: the record splits ${r.budget}, the bounty's round budget is ${roundBudget}`,
       });
     }
-    const hash = roundRecordHash(r);
-    const members = new Map<string, { group: number; weight: number; commitment?: string }>();
+    const hash = roundRecordHash(bountyId, r);
+    const members = new Map<string, { group: number | null; weight: number | null }>();
     r.groups.forEach((g, gi) =>
-      g.members.forEach((m) =>
-        members.set(getAddress(m.id), { group: gi, weight: m.weight, commitment: m.commitment }),
-      ),
+      g.members.forEach((m) => members.set(getAddress(m.id), { group: gi, weight: m.weight })),
     );
+    // Members of groups left out: on chain with score and reward 0, in no scored group.
+    for (const g of r.rejected ?? [])
+      for (const m of g.members) members.set(getAddress(m), { group: null, weight: null });
+    const bound = (client: string) => contributionCommitment(hash, client);
+    const unbound = chainRound.contributions.filter(
+      (c) => c.commitment.toLowerCase() !== bound(c.account).toLowerCase(),
+    );
+    if (unbound.length > 0) {
+      // Which field changed: the record's digests against those the aggregator committed with
+      // (trusted only when they reproduce the chain's commitment).
+      const c0 = unbound[0]!;
+      const committed =
+        r.digests &&
+        contributionCommitment(
+          roundHashOfDigests(bountyId.toString(), r.round, r.digests),
+          c0.account,
+        ).toLowerCase() === c0.commitment.toLowerCase()
+          ? r.digests
+          : undefined;
+      const fields = committed ? changedFields(toLedger(bountyId, r), committed) : [];
+      findings.push({
+        kind: 'COMMITMENT_MISMATCH',
+        round: r.round,
+        ...(fields.length ? { fields } : {}),
+        onChain: c0.commitment,
+        derived: bound(c0.account),
+        message: fields.length
+          ? `round ${r.round}: the record's ${fields.join(', ')} differ from what the chain committed to`
+          : `round ${r.round}: ${unbound.length} on-chain commitment(s) do not commit to this record`,
+      });
+    }
     const derivedRewards = audited.derived[k]!;
     const derivedScores = scores[k]!;
     const chainBy = new Map(chainRound.contributions.map((c) => [getAddress(c.account), c]));
@@ -258,7 +293,7 @@ export function auditBounty(
           message: `round ${r.round}: ${client} is paid on chain but in no group of the record`,
         });
       }
-      const derivedScore = derivedScores.get(client) ?? null;
+      const derivedScore = derivedScores.get(client) ?? (m && m.group === null ? 0n : null);
       if (m && derivedScore !== c.score) {
         findings.push({
           kind: 'SCORE_MISMATCH',
@@ -269,22 +304,8 @@ export function auditBounty(
           message: `round ${r.round}, client ${client}: score ${c.score} on chain, the record derives ${derivedScore}`,
         });
       }
-      const bound = recordCommitment(hash, client);
-      let commitment: AuditRow['commitment'];
-      if (c.commitment.toLowerCase() === bound.toLowerCase()) commitment = 'bound';
-      else if (m?.commitment && m.commitment.toLowerCase() === c.commitment.toLowerCase())
-        commitment = 'matches';
-      else commitment = 'differs';
-      if (commitment === 'differs' && m) {
-        findings.push({
-          kind: 'COMMITMENT_MISMATCH',
-          round: r.round,
-          client,
-          onChain: c.commitment,
-          derived: m.commitment ?? bound,
-          message: `round ${r.round}, client ${client}: the on-chain commitment does not commit to this record`,
-        });
-      }
+      const commitment: AuditRow['commitment'] =
+        c.commitment.toLowerCase() === bound(client).toLowerCase() ? 'bound' : 'differs';
       rows.push({
         round: r.round,
         client,
@@ -295,7 +316,10 @@ export function auditBounty(
         rewardOnChain: c.reward,
         rewardDerived: derivedRewards.get(client) ?? 0n,
         commitment,
-        pass: findings.length === before && !rewardFinding.has(`${r.round}:${client}`),
+        pass:
+          findings.length === before &&
+          commitment === 'bound' &&
+          !rewardFinding.has(`${r.round}:${client}`),
       });
     }
     for (const [client, m] of members) {
@@ -304,7 +328,7 @@ export function auditBounty(
         kind: 'CONTRIBUTOR_NOT_ON_CHAIN',
         round: r.round,
         client,
-        message: `round ${r.round}: ${client} is in group ${m.group} of the record but has no contribution on chain`,
+        message: `round ${r.round}: ${client} is in ${m.group === null ? 'a group left out' : `group ${m.group}`} of the record but has no contribution on chain`,
       });
       rows.push({
         round: r.round,

@@ -86,6 +86,8 @@ interface CreateOptions {
   batchSize: string;
   learningRate: string;
   seed: string;
+  weightCap?: string;
+  robust: string;
   save?: string;
   register: boolean;
 }
@@ -175,6 +177,8 @@ async function create(ctx: Context, o: CreateOptions): Promise<void> {
     licenceOpen: kind === LicenceKind.Open,
     priceWei: price,
     seed: parseCount(o.seed, '--seed', 0),
+    weightCap: o.weightCap === undefined ? undefined : parseCount(o.weightCap, '--weight-cap'),
+    robust: o.robust,
   });
   bar.update(1, 'validation set');
   const val = await loadData(o.validation, 'test', {
@@ -518,6 +522,15 @@ export function bountyCommand(io: Io): Command {
     .option('--batch-size <n>', 'local batch size', '32')
     .option('--learning-rate <lr>', 'local learning rate', '0.05')
     .option('--seed <n>', 'seed of the initial weights', '1')
+    .option(
+      '--weight-cap <n>',
+      'largest sample weight one update may carry (default 16384); bounds any one member’s pull on its group',
+    )
+    .option(
+      '--robust <rule>',
+      'rule over group means: default (trimmed mean from 5 groups on) | median | trimmed | none',
+      'default',
+    )
     .option(
       '--save <dir>',
       'also write the registration (spec, validation set, initial weights) there',

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wallet, encryptKeystoreJsonSync, keccak256, toUtf8Bytes } from 'ethers';
-import { scoreRound, type ScoringState } from '../../aggregation/index.js';
+import { recordDigests, scoreRound, type ScoringState } from '../../aggregation/index.js';
 import {
   deployTributary,
   startDevChain,
@@ -21,6 +21,7 @@ import {
   RECORD_FORMAT,
   recordCommitment,
   roundRecordHash,
+  toLedger,
   toRoundRecord,
   type RecordRound,
   type ScoringRecord,
@@ -76,22 +77,28 @@ async function recordRounds(
   for (const r of rounds) {
     const s = scoreRound(toRoundRecord(r), est);
     est = s.state;
-    const hash = roundRecordHash(r);
-    const contributions: RoundContribution[] = r.groups.flatMap((g) =>
-      g.members.map((m) => ({
-        account: m.id,
-        commitment: recordCommitment(hash, m.id),
-        score: s.fixedScores.get(m.id)!,
-        reward: s.rewards.get(m.id)!,
-      })),
+    const hash = roundRecordHash(id, r);
+    const contributions: RoundContribution[] = r.groups.flatMap(
+      (g: RecordRound['groups'][number]) =>
+        g.members.map((m) => ({
+          account: m.id,
+          commitment: recordCommitment(hash, m.id),
+          score: s.fixedScores.get(m.id)!,
+          reward: s.rewards.get(m.id)!,
+        })),
     );
     tamper?.(r.round, contributions);
     await tc.bounties
       .connect(coordinator)
       .recordRound(id, r.round, keccak256(toUtf8Bytes(`model ${r.round}`)), contributions);
   }
-  return { format: RECORD_FORMAT, bountyId: id.toString(), rounds };
+  // As the aggregator publishes it: with the field digests it committed to.
+  const published = rounds.map((r) => ({ ...r, digests: recordDigests(toLedger(id, r)) }));
+  return { format: RECORD_FORMAT, bountyId: id.toString(), rounds: published };
 }
+
+/** A group aggregate's hash (the audit binds it; its value is arbitrary here). */
+const SUM_HASH = '0x' + 'ab'.repeat(32);
 
 function twoRounds(budget: bigint): RecordRound[] {
   const [a, b, c, d] = members.map((m) => m.address);
@@ -99,14 +106,17 @@ function twoRounds(budget: bigint): RecordRound[] {
     {
       round: 1,
       budget: budget.toString(),
+      metric: 'neg_loss',
       groups: [
         {
+          sumHash: SUM_HASH,
           members: [
             { id: a!, weight: 30 },
             { id: b!, weight: 10 },
           ],
         },
         {
+          sumHash: SUM_HASH,
           members: [
             { id: c!, weight: 20 },
             { id: d!, weight: 20 },
@@ -118,14 +128,17 @@ function twoRounds(budget: bigint): RecordRound[] {
     {
       round: 2,
       budget: budget.toString(),
+      metric: 'neg_loss',
       groups: [
         {
+          sumHash: SUM_HASH,
           members: [
             { id: a!, weight: 30 },
             { id: c!, weight: 20 },
           ],
         },
         {
+          sumHash: SUM_HASH,
           members: [
             { id: b!, weight: 10 },
             { id: d!, weight: 20 },
@@ -384,13 +397,10 @@ describe('claim and audit', () => {
       join(dir, 'altered.json'),
     ]);
     expect(r.code).toBe(1);
-    const kinds = new Set(
-      r
-        .json<{ findings: { kind: string; round: number }[] }>()
-        .findings.filter((f) => f.round === 1)
-        .map((f) => f.kind),
-    );
-    expect(kinds.has('COMMITMENT_MISMATCH')).toBe(true);
+    const found = r
+      .json<{ findings: { kind: string; round: number; fields?: string[] }[] }>()
+      .findings.filter((f) => f.kind === 'COMMITMENT_MISMATCH');
+    expect(found.map((f) => [f.round, f.fields])).toEqual([[1, ['utilities']]]);
   });
 });
 
@@ -528,8 +538,10 @@ describe('a paid licence', () => {
       {
         round: 1,
         budget: (90n * E18).toString(),
+        metric: 'neg_loss',
         groups: [
           {
+            sumHash: SUM_HASH,
             members: [
               { id: a!, weight: 1 },
               { id: b!, weight: 1 },

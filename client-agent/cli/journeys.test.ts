@@ -180,7 +180,7 @@ describe('the four journeys through the CLI', () => {
     expect(rep.findings).toEqual([]);
     expect(audit.code).toBe(0);
     expect(rep.rows).toHaveLength(AGENTS);
-    expect(rep.rows.every((r) => r.commitment === 'matches')).toBe(true);
+    expect(rep.rows.every((r) => r.commitment === 'bound')).toBe(true);
 
     // Download the model: licensed to contributors, hash checked against the registry.
     const anon = await cli([

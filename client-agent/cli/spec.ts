@@ -77,6 +77,9 @@ export interface SpecOptions {
   licenceOpen: boolean;
   priceWei?: bigint;
   seed: number;
+  weightCap?: number;
+  /** 'default' leaves the rule to the spec's default (aggregation/spec.ts). */
+  robust?: string;
 }
 
 /** Builds the spec and the seeded initial weights (version 0 of the model). */
@@ -86,6 +89,12 @@ export async function buildSpec(
 ): Promise<{ spec: BountySpec; initial: Float32Array; inputShape: number[] }> {
   if (!['fedavg', 'fedadam', 'fedyogi'].includes(o.strategy)) {
     fail('BAD_ARGUMENT', `--strategy must be fedavg, fedadam or fedyogi, got ${o.strategy}`);
+  }
+  if (o.robust !== undefined && !['default', 'median', 'trimmed', 'none'].includes(o.robust)) {
+    fail('BAD_ARGUMENT', `--robust must be default, median, trimmed or none, got ${o.robust}`);
+  }
+  if (o.weightCap !== undefined && (o.weightCap < 1 || o.weightCap > 1 << 20)) {
+    fail('BAD_ARGUMENT', `--weight-cap must be in [1, ${1 << 20}], got ${o.weightCap}`);
   }
   if (o.minGroupSize < 2)
     fail('BAD_ARGUMENT', '--min-group-size must be at least 2 (a group of one reveals its update)');
@@ -121,6 +130,10 @@ export async function buildSpec(
         o.priceWei !== undefined
           ? { open: false, priceWei: o.priceWei.toString() }
           : { open: o.licenceOpen },
+      ...(o.weightCap !== undefined ? { weightCap: o.weightCap } : {}),
+      ...(o.robust && o.robust !== 'default'
+        ? { robust: { rule: o.robust as 'median' | 'trimmed' | 'none' } }
+        : {}),
     };
     return { spec, initial: initialWeights(model, o.seed), inputShape };
   } finally {

@@ -15,6 +15,8 @@ import {
   encodeUpdate,
   makeQuantConfig,
   type GroupParams,
+  type QuantConfig,
+  type Quantized,
 } from '../../aggregation/index.js';
 
 export type Stage = 'keys' | 'shares' | 'masked' | 'unmask';
@@ -310,8 +312,8 @@ export class ProtocolAgent {
           scale: q.scale,
         });
         const weight = Math.max(1, Math.min(q.maxWeight, Math.round(samples)));
-        run.samples = weight;
-        const masked = await c.maskInput(payload, encodeUpdate(delta, weight, cfg));
+        run.samples = this.declaredSamples(weight);
+        const masked = await c.maskInput(payload, this.encode(delta, weight, cfg));
         return this.answer(run, 'masked', masked);
       }
       case 'unmask':
@@ -321,7 +323,27 @@ export class ProtocolAgent {
     }
   }
 
+  /**
+   * The words this agent masks: its clipped, quantized, weighted update. One seam with
+   * `declaredSamples` and `outgoing`, so that tests can play a hostile agent that breaks the
+   * protocol through the real client (test/adversary/); honest agents never override them.
+   */
+  protected encode(delta: Float32Array, weight: number, cfg: QuantConfig): Quantized {
+    return encodeUpdate(delta, weight, cfg);
+  }
+
+  /** The sample count declared with the masked input (the weight in the encoded words). */
+  protected declaredSamples(weight: number): number {
+    return weight;
+  }
+
+  /** A stage's message as it goes on the wire. */
+  protected outgoing(_stage: Stage, message: unknown): unknown {
+    return message;
+  }
+
   private async answer(run: RoundRun, stage: Stage, message: unknown): Promise<void> {
+    message = this.outgoing(stage, message);
     run.answers.set(stage, message);
     await this.send(run.start.roundId, stage, message, run.samples);
   }

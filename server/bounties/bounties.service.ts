@@ -43,6 +43,19 @@ const BountySpecSchema = z.object({
   }),
   loss: z.string(),
   licence: z.object({ open: z.boolean(), priceWei: z.string().optional() }),
+  weightCap: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .optional(),
+  robust: z
+    .object({
+      rule: z.enum(['median', 'trimmed', 'none']),
+      trim: z.number().int().min(1).max(7).optional(),
+      minGroups: z.number().int().min(3).max(16).optional(),
+    })
+    .optional(),
 });
 
 /**

@@ -2,8 +2,9 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities.js';
 import { Initial1764000000000 } from './migrations/1764000000000-initial.js';
+import { Offenders1765000000000 } from './migrations/1765000000000-offenders.js';
 
-export const MIGRATIONS = [Initial1764000000000];
+export const MIGRATIONS = [Initial1764000000000, Offenders1765000000000];
 
 export function dataSourceOptions(url: string, schema: string): DataSourceOptions {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`bad schema name: ${schema}`);

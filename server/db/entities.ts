@@ -168,6 +168,10 @@ export class RoundGroup {
 
   @Column({ type: 'varchar', length: 66, nullable: true, name: 'sum_hash' })
   sumHash!: string | null;
+
+  /** Members whose unmask shares were wrong (outvoted), with the secret each was for. */
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  offenders!: { holder: string; secret: string }[];
 }
 
 @Entity('participant')

@@ -10,6 +10,8 @@ import { getAddress, verifyMessage } from 'ethers';
 import { DataSource, IsNull, Not, type EntityManager } from 'typeorm';
 import {
   AggregationError,
+  checkGroupSum,
+  DEFAULT_WEIGHT_CAP,
   decodeSum,
   makeQuantConfig,
   type QuantConfig,
@@ -60,8 +62,8 @@ const PREV: Record<AgentStage, string> = {
 const SCHEMA = { keys: AdvertiseKeys, shares: ShareKeys, masked: MaskedInput, unmask: Unmask };
 /** Advisory-lock namespace for "one round opens at a time per bounty". */
 const OPEN_LOCK = 0x7472;
-/** Largest integer sample weight an update may carry (agents cap theirs to it). */
-export const DEFAULT_MAX_WEIGHT = 1 << 14;
+/** Largest integer sample weight an update may carry when the spec names no cap. */
+export const DEFAULT_MAX_WEIGHT = DEFAULT_WEIGHT_CAP;
 
 export interface StageEnvelope {
   roundId: number;
@@ -183,7 +185,11 @@ export class RoundsService implements OnModuleInit {
       const model = await this.models.latest(bountyId, em);
       if (!model) throw new Error(`bounty ${bountyId} has no initial model`);
       const maxClients = Math.max(...groups.map((g) => g.length));
-      const q = makeQuantConfig({ clip: spec.clip, maxClients, maxWeight: DEFAULT_MAX_WEIGHT });
+      const q = makeQuantConfig({
+        clip: spec.clip,
+        maxClients,
+        maxWeight: spec.weightCap ?? DEFAULT_MAX_WEIGHT,
+      });
       const now = Date.now();
       const deadline = now + this.config.stageTimeoutsMs.keys;
       const round = await em.save(
@@ -218,6 +224,7 @@ export class RoundsService implements OnModuleInit {
               sum: null,
               weight: 0,
               sumHash: null,
+              offenders: [],
             }),
           ),
         );
@@ -592,9 +599,15 @@ export class RoundsService implements OnModuleInit {
         try {
           const { session } = await this.sessions.upTo(em, round, g, dim, 'unmask');
           const res = await session.finish();
+          // Influence bound: a sum no clipped members of the declared weights could produce is
+          // left out of the round, with the reason kept on the group (aggregation/influence.ts).
+          const [{ declared }] = (await em.query(
+            `SELECT coalesce(sum(samples), 0)::float8 AS declared FROM participant
+              WHERE group_id = $1 AND address = ANY($2)`,
+            [g.id, res.included],
+          )) as { declared: number }[];
+          checkGroupSum(res.sum, q, { members: res.included.length, declaredWeight: declared });
           const { mean, totalWeight } = decodeSum(res.sum, q);
-          if (totalWeight === 0)
-            throw new AggregationError('BELOW_THRESHOLD', 'group carries no weight');
           await em.update(
             RoundGroup,
             { id: g.id },
@@ -609,8 +622,14 @@ export class RoundsService implements OnModuleInit {
                 createHash('sha256')
                   .update(new Uint8Array(res.sum.buffer, res.sum.byteOffset, res.sum.byteLength))
                   .digest('hex'),
+              offenders: res.badShares,
             },
           );
+          if (res.badShares.length) {
+            this.log.warn(
+              `group ${g.id}: wrong unmask shares outvoted from ${[...new Set(res.badShares.map((b) => b.holder))].join(', ')}`,
+            );
+          }
           // Participants outside the sum (dropped after sending) earn nothing this round.
           await em.query(
             `UPDATE participant SET progress = 'dropped' WHERE group_id = $1 AND NOT (address = ANY($2))`,
@@ -635,7 +654,7 @@ export class RoundsService implements OnModuleInit {
       }
       const base = await this.models.get(bounty.id, round.modelVersion);
       const { weights, state } = applyStrategy(
-        bounty.spec.strategy,
+        bounty.spec,
         this.models.weightsOf(base),
         sums.map((x) => ({ delta: x.mean, weight: x.weight })),
         base.optimizerState,

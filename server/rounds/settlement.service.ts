@@ -8,9 +8,17 @@
  *            in the registry, receipts stored, agents told what they earned.
  */
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { AbiCoder, keccak256 } from 'ethers';
 import { DataSource, In } from 'typeorm';
-import { scoreRound, type RoundRecord, type ScoringState } from '../../aggregation/index.js';
+import {
+  contributionCommitment,
+  recordDigests,
+  roundHash,
+  scoreRound,
+  scoringInput,
+  type LedgerRound,
+  type RecordDigests,
+  type ScoringState,
+} from '../../aggregation/index.js';
 import { toChainError, type RoundContribution } from '../../contracts/index.js';
 import { ChainService } from '../chain/chain.service.js';
 import { Bounty, ChainReceipt, Participant, Round, RoundGroup } from '../db/entities.js';
@@ -21,31 +29,17 @@ import { ModelsService } from '../models/models.service.js';
 import { decodeValidation } from '../models/validation.js';
 import { QueueService } from '../queue/queue.service.js';
 
-/** What is kept of a scored round: enough for anyone to recompute its rewards. */
+/**
+ * What is kept of a scored round: the round record the chain commits to (aggregation's
+ * `LedgerRound`, bound by `roundHash` in every contribution leaf), its field digests, and what
+ * `scoreRound` derived from it. Anyone holding the record recomputes the rest.
+ */
 export interface StoredScoring {
-  record: {
-    budget: string;
-    groups: { members: { id: string; weight: number }[] }[];
-    utilities: number[];
-  };
+  record: LedgerRound;
+  digests: RecordDigests;
   groupValues: number[];
   fixedScores: Record<string, string>;
   rewards: Record<string, string>;
-  metric: 'accuracy' | 'neg_loss';
-}
-
-function toRecord(s: StoredScoring['record']): RoundRecord {
-  return { budget: BigInt(s.budget), groups: s.groups, utilities: s.utilities };
-}
-
-/** Commitment of a contributor to the group aggregate its update is in. */
-export function contributionCommitment(roundKey: string, sumHash: string, account: string): string {
-  return keccak256(
-    AbiCoder.defaultAbiCoder().encode(
-      ['string', 'bytes32', 'address'],
-      [roundKey, sumHash, account],
-    ),
-  );
 }
 
 @Injectable()
@@ -76,7 +70,7 @@ export class SettlementService implements OnModuleInit {
       if (r.number >= round.number) break;
       const s = r.scoring as unknown as StoredScoring | null;
       if (!s) throw new Error(`round ${r.number} of bounty ${r.bountyId} is not scored yet`);
-      est = scoreRound(toRecord(s.record), est).state;
+      est = scoreRound(scoringInput(s.record), est).state;
     }
     return est;
   }
@@ -107,7 +101,6 @@ export class SettlementService implements OnModuleInit {
           const m = means[g]!.mean;
           for (let i = 0; i < w.length; i++) w[i] = w[i]! + f * m[i]!;
         }
-        // Negative validation loss: higher is better, and it ranks data quality far better than accuracy.
         utilities.push(-(await evaluator.loss(w)));
       }
     } finally {
@@ -115,20 +108,33 @@ export class SettlementService implements OnModuleInit {
     }
     const prev = await this.previousEstimates(round);
     const { roundBudget } = await this.chain.bounties.getBounty(BigInt(bounty.id));
-    const record: StoredScoring['record'] = {
+    // Groups left out (impossible sums, too few survivors) are on the record with their reason.
+    const dropped = await this.ds
+      .getRepository(RoundGroup)
+      .find({ where: { roundId, state: 'dropped' }, order: { index: 'ASC' } });
+    const record: LedgerRound = {
+      bountyId: String(bounty.id),
+      round: round.ledgerRound!,
       budget: roundBudget.toString(),
+      // Negative validation loss: higher is better, and it ranks data quality far better than accuracy.
+      metric: 'neg_loss',
       groups: groups.map((g) => ({
-        members: g.survivors.map((id) => ({ id, weight: weightOf.get(id) ?? 0 })),
+        members: [...g.survivors].sort().map((id) => ({ id, weight: weightOf.get(id) ?? 0 })),
+        sumHash: g.sumHash!,
+      })),
+      rejected: dropped.map((g) => ({
+        members: [...g.members].sort(),
+        reason: g.dropReason ?? 'dropped',
       })),
       utilities,
     };
-    const s = scoreRound(toRecord(record), prev);
+    const s = scoreRound(scoringInput(record), prev);
     const scoring: StoredScoring = {
       record,
+      digests: recordDigests(record),
       groupValues: s.groupValues,
       fixedScores: Object.fromEntries([...s.fixedScores].map(([k, v]) => [k, v.toString()])),
       rewards: Object.fromEntries([...s.rewards].map(([k, v]) => [k, v.toString()])),
-      metric: 'neg_loss',
     };
     await this.ds.transaction(async (em) => {
       for (const [address, score] of s.personScores) {
@@ -159,19 +165,20 @@ export class SettlementService implements OnModuleInit {
     if (!round || round.state !== 'scored' || round.ledgerRound === null) return;
     const t0 = Date.now();
     const scoring = round.scoring as unknown as StoredScoring;
-    const groups = await this.ds
-      .getRepository(RoundGroup)
-      .find({ where: { roundId, state: 'aggregated' }, order: { index: 'ASC' } });
     const version = await this.models.get(round.bountyId, round.modelVersion + 1);
-    const key = `${round.bountyId}:${round.number}`;
-    const contributions: RoundContribution[] = groups.flatMap((g) =>
-      [...g.survivors].sort().map((account) => ({
-        account,
-        commitment: contributionCommitment(key, g.sumHash!, account),
-        score: BigInt(scoring.fixedScores[account] ?? '0'),
-        reward: BigInt(scoring.rewards[account] ?? '0'),
-      })),
-    );
+    // One leaf per scored member, then per member of a group left out (score and reward 0), each
+    // committing to the whole round record.
+    const hash = roundHash(scoring.record);
+    const accounts = [
+      ...scoring.record.groups.flatMap((g) => g.members.map((m) => m.id)),
+      ...scoring.record.rejected.flatMap((g) => g.members),
+    ];
+    const contributions: RoundContribution[] = accounts.map((account) => ({
+      account,
+      commitment: contributionCommitment(hash, account),
+      score: BigInt(scoring.fixedScores[account] ?? '0'),
+      reward: BigInt(scoring.rewards[account] ?? '0'),
+    }));
     const bountyId = BigInt(round.bountyId);
     let recorded;
     try {

@@ -2,28 +2,9 @@
  * Applies the bounty's server strategy (from `aggregation/strategy`) to the global model. The
  * strategy's state (optimiser moments) is carried in and out of Postgres with each model version.
  */
-import {
-  FedAdam,
-  FedAvg,
-  FedYogi,
-  type ServerState,
-  type Strategy,
-  type UpdateResult,
-} from '../../aggregation/index.js';
+import { strategyFromSpec, type ServerState, type UpdateResult } from '../../aggregation/index.js';
 import type { BountySpec } from '../db/entities.js';
 import { bytesToWeights, weightsToBytes } from '../models/artifact.js';
-
-export function makeStrategy(spec: BountySpec['strategy']): Strategy {
-  const p = spec.params ?? {};
-  switch (spec.name) {
-    case 'fedavg':
-      return new FedAvg({ serverLearningRate: p.serverLearningRate ?? 1 });
-    case 'fedadam':
-      return new FedAdam(p);
-    case 'fedyogi':
-      return new FedYogi(p);
-  }
-}
 
 /** State bytes: [round as float32][m][v], m and v present only for adaptive optimisers. */
 export function encodeState(s: ServerState, n: number): Buffer {
@@ -44,12 +25,12 @@ export function decodeState(b: Buffer | null, n: number): ServerState {
 }
 
 export function applyStrategy(
-  spec: BountySpec['strategy'],
+  spec: Pick<BountySpec, 'strategy' | 'robust'>,
   weights: Float32Array,
   results: UpdateResult[],
   state: Buffer | null,
 ): { weights: Float32Array; state: Buffer } {
-  const next = makeStrategy(spec).aggregateTrain(
+  const next = strategyFromSpec(spec).aggregateTrain(
     weights,
     results,
     decodeState(state, weights.length),
