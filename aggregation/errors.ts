@@ -27,7 +27,9 @@ export type ErrorCode =
   /** A configuration breaks a stated precondition (e.g. the no-wrap bound). */
   | 'CONFIG'
   /** A group sum no honest, clipped members could produce (influence.ts). */
-  | 'OUT_OF_BOUNDS';
+  | 'OUT_OF_BOUNDS'
+  /** A round's parameters differ from what the bounty's spec fixes (round-params.ts). */
+  | 'SPEC_MISMATCH';
 
 export class AggregationError extends Error {
   override readonly name = 'AggregationError';

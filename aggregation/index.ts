@@ -55,6 +55,12 @@ export {
   type RobustRule,
 } from './strategy/robust.js';
 export { strategyFromSpec } from './strategy/from-spec.js';
+export {
+  checkRoundAgainstSpec,
+  specParamCount,
+  type AnnouncedGroup,
+  type AnnouncedQuant,
+} from './round-params.js';
 export { checkGroupSum, sumNormBound, type GroupSumCheck } from './influence.js';
 
 export {

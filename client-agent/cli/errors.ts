@@ -21,6 +21,8 @@ export type CliErrorCode =
   | 'NO_MODEL'
   | 'NO_LICENCE'
   | 'HASH_MISMATCH'
+  /** The server's copy of a bounty does not match the chain (e.g. its spec's hash). */
+  | 'BOUNTY_MISMATCH'
   | 'AUDIT_FAILED'
   | 'RECORD_UNAVAILABLE'
   | 'SERVER_UNREACHABLE'

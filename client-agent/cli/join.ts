@@ -8,6 +8,7 @@
  */
 import { Command } from 'commander';
 import { formatUnits, type Wallet } from 'ethers';
+import { specHash, type BountySpec } from '../../aggregation/index.js';
 import { RewardToken } from '../../contracts/index.js';
 import { featureSize, size, type Dataset } from '../data/dataset.js';
 import { Trainer } from '../index.js';
@@ -204,6 +205,15 @@ async function join(ctx: Context, idText: string, o: JoinOptions): Promise<void>
       fail('UNKNOWN_BOUNTY', `the server at ${server} does not run bounty ${id}`);
     throw e;
   });
+  // The spec fixes the privacy parameters every round is checked against; it must be the one
+  // whose hash is on chain.
+  const spec = await getJson<BountySpec>(server, `/bounties/${id}/spec`);
+  if (specHash(spec) !== b.modelSpecHash) {
+    fail(
+      'BOUNTY_MISMATCH',
+      `the server's spec of bounty ${id} does not hash to the chain's modelSpecHash ${b.modelSpecHash}`,
+    );
+  }
   const chain = await joinOnChain(ctx, id, wallet, o.stake);
   await checkShape(server, id, wallet, featureSize(data), o.data);
   const maxRounds = o.rounds === undefined ? undefined : parseCount(o.rounds, '--rounds');
@@ -275,6 +285,7 @@ async function join(ctx: Context, idText: string, o: JoinOptions): Promise<void>
     bountyId: Number(id),
     train: (i) => trainer.train(i),
     onEvent,
+    spec,
   });
   const timers: NodeJS.Timeout[] = [];
   const onSigint = () => finish('interrupted');

@@ -10,6 +10,8 @@ import { io, type Socket } from 'socket.io-client';
 import {
   AggregationError,
   SecAggClient,
+  checkRoundAgainstSpec,
+  type BountySpec,
   decodeFrame,
   encodeFrame,
   encodeUpdate,
@@ -76,6 +78,12 @@ export interface AgentOptions {
   onEvent?: (e: AgentEvent) => void;
   /** Reconnect after a dropped connection (default true). */
   reconnect?: boolean;
+  /**
+   * The bounty's spec, checked against its on-chain hash by the caller: every round's group and
+   * quantisation parameters are checked against it and a round that breaks it is refused
+   * (SPEC_MISMATCH) before this agent sends anything.
+   */
+  spec?: BountySpec;
 }
 
 export interface Reward {
@@ -250,6 +258,7 @@ export class ProtocolAgent {
 
   private async onRound(r: RoundStart): Promise<void> {
     if (this.runs.has(r.roundId)) return; // resumed: already running
+    if (this.opts.spec) checkRoundAgainstSpec(this.opts.spec, this.address, r.group, r.quant);
     const params: GroupParams = {
       round: r.group.round,
       group: r.group.key,

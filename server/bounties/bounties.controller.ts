@@ -22,6 +22,15 @@ export class BountiesController {
     return this.bounties.summary(await this.bounties.get(id));
   }
 
+  /**
+   * The bounty's spec as registered: keccak256 of its canonical JSON is the chain's modelSpecHash,
+   * and agents check every round's group and quantisation parameters against it.
+   */
+  @Get(':id/spec')
+  async spec(@Param('id', ParseIntPipe) id: number) {
+    return (await this.bounties.get(id)).spec;
+  }
+
   /** Rounds with their groups, utilities, Shapley values, rewards and chain receipts. */
   @Get(':id/rounds')
   rounds(@Param('id', ParseIntPipe) id: number) {

@@ -123,8 +123,14 @@ export class BountiesService {
         'spec does not match the model spec hash on chain',
       );
     }
-    // The server never opens a round the chain would refuse to record.
-    spec.minParticipants = Math.max(spec.minParticipants, onChain.minParticipants, 3);
+    // The server never opens a round the chain would refuse to record; the spec is stored as
+    // registered (agents re-hash it, GET /bounties/:id/spec), so a lower minimum is refused.
+    if (spec.minParticipants < onChain.minParticipants) {
+      throw new ProtocolError(
+        'BOUNTY_MISMATCH',
+        `spec.minParticipants ${spec.minParticipants} is below the chain's ${onChain.minParticipants}`,
+      );
+    }
     await this.ds.transaction(async (em) => {
       if (await em.findOneBy(Bounty, { id: req.id })) {
         throw new ProtocolError('DUPLICATE', `bounty ${req.id} is already registered`);

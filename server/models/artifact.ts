@@ -4,7 +4,7 @@
  * chain is keccak256(keccak256(model.json) || keccak256(weights.bin)), so anyone holding the two
  * files can check them against the chain.
  */
-import { modelArtifactHash, type BountySpec } from '../../aggregation/index.js';
+import { modelArtifactHash, specParamCount, type BountySpec } from '../../aggregation/index.js';
 
 export const WEIGHTS_FILE = 'weights.bin';
 
@@ -22,8 +22,9 @@ export function modelJson(spec: BountySpec, weightsPath = WEIGHTS_FILE): Buffer 
 
 export const artifactHash = modelArtifactHash;
 
+/** Parameters of the spec's model (aggregation's specParamCount, the count agents check). */
 export function paramCount(spec: BountySpec): number {
-  return spec.weightSpecs.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+  return specParamCount(spec);
 }
 
 export function weightsToBytes(w: Float32Array): Buffer {

@@ -1,0 +1,107 @@
+/**
+ * Threat model, an untrusted aggregator: it announces a round whose privacy parameters are weaker
+ * than the bounty's spec (a threshold of 2 in a group of 5). The agent, holding the spec whose hash
+ * is on chain, refuses the round with SPEC_MISMATCH before sending anything. The aggregator here is
+ * a real Socket.IO server on loopback playing the liar; the agent under test is the real one.
+ */
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Wallet } from 'ethers';
+import { Server } from 'socket.io';
+import { defaultGroupParams, makeQuantConfig, type BountySpec } from '../../aggregation/index.js';
+import { ProtocolAgent, type AgentEvent, type RoundStart } from './index.js';
+
+const spec = {
+  weightSpecs: [{ name: 'w', shape: [3], dtype: 'float32' }],
+  minGroupSize: 3,
+  clip: 1,
+} as unknown as BountySpec;
+
+describe('an agent refuses a round that breaks the bounty spec', () => {
+  let http: HttpServer;
+  let io: Server;
+  let url: string;
+  const received: { event: string; body: unknown }[] = [];
+  let announce: (start: RoundStart) => void = () => undefined;
+
+  beforeAll(async () => {
+    http = createServer((req, res) => {
+      // The challenge route of the sign-in; any signature is accepted by this aggregator.
+      res.setHeader('content-type', 'application/json');
+      res.end(
+        JSON.stringify({
+          domain: { name: 'tributary', version: '1' },
+          types: { SignIn: [{ name: 'nonce', type: 'string' }] },
+          message: { nonce: 'n' },
+        }),
+      );
+    });
+    io = new Server(http);
+    io.of('/agents').on('connection', (socket) => {
+      socket.onAny((event: string, body: unknown, ack?: (r: unknown) => void) => {
+        received.push({ event, body });
+        ack?.({ ok: true });
+      });
+      announce = (start) => socket.emit('round', start);
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await io.close();
+  });
+
+  it('a threshold below the spec’s: SPEC_MISMATCH, and no keys are sent', async () => {
+    const events: AgentEvent[] = [];
+    const wallet = Wallet.createRandom();
+    const agent = new ProtocolAgent({
+      serverUrl: url,
+      wallet: wallet as unknown as Wallet,
+      bountyId: 1,
+      reconnect: false,
+      spec,
+      train: async () => ({ delta: new Float32Array(3), samples: 1 }),
+      onEvent: (e) => events.push(e),
+    });
+    try {
+      await agent.start();
+      const members = [
+        agent.address,
+        ...Array.from({ length: 4 }, () => Wallet.createRandom().address),
+      ];
+      const q = makeQuantConfig({ clip: 1, maxClients: 5, maxWeight: 1 << 14 });
+      const honest = defaultGroupParams(5);
+      announce({
+        roundId: 7,
+        bountyId: 1,
+        round: 1,
+        modelVersion: 0,
+        modelUrl: '/models/1/versions/0/model.json',
+        group: {
+          index: 0,
+          members,
+          threshold: 2, // an honest aggregator says honest.threshold
+          neighbours: honest.neighbours,
+          myId: 1,
+          key: 'g0',
+          round: '1:1',
+          dim: 4,
+        },
+        quant: { clip: q.clip, scale: q.scale, maxClients: q.maxClients, maxWeight: q.maxWeight },
+        train: { epochs: 1, batchSize: 1, learningRate: 0.1 },
+        deadline: Date.now() + 10_000,
+      });
+      const until = Date.now() + 5000;
+      while (!events.some((e) => e.type === 'error') && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 20));
+      const err = events.find((e) => e.type === 'error');
+      expect(err?.roundId).toBe(7);
+      expect((err?.detail as { code: string }).code).toBe('SPEC_MISMATCH');
+      expect(String((err?.detail as { message: string }).message)).toMatch(/t = 2/);
+      expect(honest.threshold).toBeGreaterThan(2);
+      expect(received.filter((r) => r.event === 'stage')).toEqual([]);
+    } finally {
+      agent.stop();
+    }
+  });
+});
