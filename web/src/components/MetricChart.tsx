@@ -1,16 +1,32 @@
 /** Validation metric per round as a uPlot line chart, with the same points as a table for screen readers. */
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { formatNumber } from '../format.js';
 import type { MetricSeries } from '../metrics.js';
 
+/** The colour scheme in force; the chart is drawn on a canvas, which CSS colours do not reach. */
+function useDark(): boolean {
+  const query = window.matchMedia('(prefers-color-scheme: dark)');
+  const [dark, setDark] = useState(query.matches);
+  useEffect(() => {
+    const on = () => setDark(query.matches);
+    query.addEventListener('change', on);
+    return () => query.removeEventListener('change', on);
+  }, [query]);
+  return dark;
+}
+
 export function MetricChart({ series }: { series: MetricSeries }) {
   const el = useRef<HTMLDivElement>(null);
+  const dark = useDark();
   const label = `validation ${series.metric}`;
   useEffect(() => {
     const host = el.current;
     if (!host || series.points.length === 0) return;
+    const fg = getComputedStyle(host).color;
+    const grid = { stroke: dark ? 'rgba(255,255,255,0.12)' : 'rgba(0,0,0,0.08)', width: 1 };
+    const axis = { stroke: fg, grid, ticks: grid };
     const data: uPlot.AlignedData = [
       series.points.map((p) => p.round),
       series.points.map((p) => p.value),
@@ -21,16 +37,16 @@ export function MetricChart({ series }: { series: MetricSeries }) {
         height: 240,
         scales: { x: { time: false } },
         axes: [
-          { label: 'round', incrs: [1, 2, 5, 10, 20, 50], stroke: 'currentColor' },
-          { label, stroke: 'currentColor', size: 60 },
+          { ...axis, label: 'round', incrs: [1, 2, 5, 10, 20, 50] },
+          { ...axis, label, size: 60 },
         ],
         series: [
           { label: 'round', value: (_u, v) => (v === null ? '—' : String(v)) },
           {
             label,
-            stroke: '#1f7a8c',
+            stroke: dark ? '#4fb3c4' : '#1f7a8c',
             width: 2,
-            points: { size: 8, fill: '#1f7a8c' },
+            points: { size: 8, fill: dark ? '#4fb3c4' : '#1f7a8c' },
             value: (_u, v) => (v === null ? '—' : formatNumber(v)),
           },
         ],
@@ -44,7 +60,7 @@ export function MetricChart({ series }: { series: MetricSeries }) {
       window.removeEventListener('resize', resize);
       plot.destroy();
     };
-  }, [series]);
+  }, [series, dark]);
   if (series.points.length === 0) {
     return (
       <p class="muted">No scored round yet: the chart gains a point as each round is scored.</p>

@@ -246,50 +246,52 @@ function LiveRound({ round: r }: { round: RoundProgress }) {
           );
         })}
       </ol>
-      <table class="groups">
-        <caption class="muted">Members who have answered each stage, per group</caption>
-        <thead>
-          <tr>
-            <th scope="col">group</th>
-            <th scope="col">members</th>
-            <th scope="col">threshold</th>
-            {AGENT_STAGES.map((s) => (
-              <th scope="col" key={s}>
-                {STATE_LABEL[s]}
-              </th>
-            ))}
-            <th scope="col">state</th>
-          </tr>
-        </thead>
-        <tbody>
-          {r.groups.map((g) => {
-            const answered = (stage: string) => {
-              const k = AGENT_STAGES.indexOf(stage as (typeof AGENT_STAGES)[number]);
-              return Object.entries(g.progress)
-                .filter(([p]) => AGENT_STAGES.indexOf(p as (typeof AGENT_STAGES)[number]) >= k)
-                .reduce((n, [, c]) => n + c, 0);
-            };
-            const dropouts = g.state === 'aggregated' ? g.members - g.survivors : null;
-            return (
-              <tr key={g.index}>
-                <th scope="row">{g.index + 1}</th>
-                <td>{g.members}</td>
-                <td>{g.threshold}</td>
-                {AGENT_STAGES.map((s) => (
-                  <td key={s}>
-                    {answered(s)}/{g.members}
+      <div class="scroll">
+        <table class="groups">
+          <caption class="muted">Members who have answered each stage, per group</caption>
+          <thead>
+            <tr>
+              <th scope="col">group</th>
+              <th scope="col">members</th>
+              <th scope="col">threshold</th>
+              {AGENT_STAGES.map((s) => (
+                <th scope="col" key={s}>
+                  {STATE_LABEL[s]}
+                </th>
+              ))}
+              <th scope="col">state</th>
+            </tr>
+          </thead>
+          <tbody>
+            {r.groups.map((g) => {
+              const answered = (stage: string) => {
+                const k = AGENT_STAGES.indexOf(stage as (typeof AGENT_STAGES)[number]);
+                return Object.entries(g.progress)
+                  .filter(([p]) => AGENT_STAGES.indexOf(p as (typeof AGENT_STAGES)[number]) >= k)
+                  .reduce((n, [, c]) => n + c, 0);
+              };
+              const dropouts = g.state === 'aggregated' ? g.members - g.survivors : null;
+              return (
+                <tr key={g.index}>
+                  <th scope="row">{g.index + 1}</th>
+                  <td>{g.members}</td>
+                  <td>{g.threshold}</td>
+                  {AGENT_STAGES.map((s) => (
+                    <td key={s}>
+                      {answered(s)}/{g.members}
+                    </td>
+                  ))}
+                  <td>
+                    {g.state}
+                    {dropouts ? `, ${dropouts} dropped out` : ''}
+                    {g.dropReason ? ` (${g.dropReason})` : ''}
                   </td>
-                ))}
-                <td>
-                  {g.state}
-                  {dropouts ? `, ${dropouts} dropped out` : ''}
-                  {g.dropReason ? ` (${g.dropReason})` : ''}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
     </div>
   );
 }
