@@ -9,6 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Wallet } from 'ethers';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ProtocolAgent } from '../../client-agent/protocol/index.js';
 import type { RunningServer } from '../../server/app.js';
@@ -57,6 +58,7 @@ describe('e2e: the web app during a live round', () => {
   const agents: ProtocolAgent[] = [];
   const consoleErrors: string[] = [];
   let bountyId: number;
+  let sponsor: Wallet;
 
   const shot = (page: Page, name: string) =>
     page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
@@ -71,7 +73,7 @@ describe('e2e: the web app during a live round', () => {
       stageTimeoutsMs: { keys: 5000, shares: 5000, masked: 8000, unmask: 5000 },
       gatherMs: 300,
     });
-    ({ bountyId } = await sponsorBounty(server, chain, {
+    ({ bountyId, sponsor } = await sponsorBounty(server, chain, {
       sponsorKey: chain.keys![1]!,
       spec: denseSpec(INPUTS, CLASSES, { minParticipants: AGENTS }),
       weights: new Float32Array(PARAMS),
@@ -282,6 +284,11 @@ describe('e2e: the web app during a live round', () => {
     const link = page.locator('table.versions a', { hasText: 'model.json' }).first();
     expect(await link.getAttribute('href')).toBe(`/models/${bountyId}/versions/2/model.json`);
     await shot(page, 'bounty-settled');
+    await page.screenshot({
+      path: join(ARTIFACTS, 'bounty-top.png'),
+      fullPage: true,
+      clip: { x: 0, y: 0, width: 1280, height: 1150 },
+    });
 
     // Keyboard: the first Tab reaches the skip link, which shows a focus ring.
     await page.keyboard.press('Tab');
@@ -330,6 +337,8 @@ describe('e2e: the web app during a live round', () => {
   }, 120_000);
 
   it('the catalogue lists the bounty as a card; search narrows it', async () => {
+    // The sponsor (a licence holder) rates the latest version on chain: the card reads it there.
+    await chain.contracts.registry.connect(sponsor).rate(BigInt(bountyId), 2, 4);
     const t0 = Date.now();
     const page = await openPage('/');
     const card = page.locator(`article.card[data-bounty="${bountyId}"]`);
@@ -338,6 +347,10 @@ describe('e2e: the web app during a live round', () => {
     console.log(`web: first load of the catalogue ${Date.now() - t0} ms`);
     expect(await card.textContent()).toContain('2 of 2');
     expect(await card.textContent()).toContain('contributors only');
+    expect(await card.locator('dt:text-is("contributors") + dd').textContent()).toBe(
+      String(AGENTS),
+    );
+    expect(await card.getByLabel('rated 4.0 of 5 by 1').count()).toBe(1);
     await shot(page, 'catalogue');
     await page.getByLabel('Search').fill('no-such-bounty');
     expect(await page.locator('article.card').count()).toBe(0);

@@ -12,9 +12,10 @@ import {
   type ModelVersionRow,
   type RoundRow,
 } from '../api.js';
-import { licenceTerms, type Licence } from '../chain.js';
+import { licenceTerms, versionRating, type Licence } from '../chain.js';
 import { Hash } from '../components/Hash.js';
 import { MetricChart } from '../components/MetricChart.js';
+import { Stars } from '../components/Stars.js';
 import { Failure, StatusBadge } from '../components/Status.js';
 import { formatInt, formatMs, formatNumber, formatTime } from '../format.js';
 import { useLoad } from '../hooks.js';
@@ -396,6 +397,16 @@ function VersionsTable({
   licence: Licence | null;
 }) {
   const gated = licence?.kind !== 'open';
+  // Versions 1, 2, ... are published on chain (version 0 is the sponsor's initial model).
+  const ratings = useLoad(
+    () =>
+      Promise.all(
+        versions.map((v) =>
+          v.version > 0 ? versionRating(bountyId, v.version).catch(() => null) : null,
+        ),
+      ),
+    [bountyId, versions.length],
+  );
   return (
     <>
       {gated && (
@@ -411,28 +422,39 @@ function VersionsTable({
               <th scope="col">version</th>
               <th scope="col">artifact hash</th>
               <th scope="col">published</th>
+              <th scope="col">rating</th>
               <th scope="col">download</th>
             </tr>
           </thead>
           <tbody>
-            {[...versions].reverse().map((v) => (
-              <tr key={v.version}>
-                <th scope="row">v{v.version}</th>
-                <td>
-                  <Hash value={v.hash} copy />
-                </td>
-                <td>{formatTime(v.createdAt)}</td>
-                <td>
-                  <a href={modelFileUrl(bountyId, v.version, 'model.json')} download>
-                    model.json
-                  </a>{' '}
-                  ·{' '}
-                  <a href={modelFileUrl(bountyId, v.version, 'weights.bin')} download>
-                    weights.bin
-                  </a>
-                </td>
-              </tr>
-            ))}
+            {[...versions].reverse().map((v) => {
+              const rating = ratings.state === 'ok' ? ratings.value[versions.indexOf(v)] : null;
+              return (
+                <tr key={v.version}>
+                  <th scope="row">v{v.version}</th>
+                  <td>
+                    <Hash value={v.hash} copy />
+                  </td>
+                  <td>{formatTime(v.createdAt)}</td>
+                  <td class="rating">
+                    {rating?.mean != null ? (
+                      <Stars rating={rating} />
+                    ) : (
+                      <span class="muted">—</span>
+                    )}
+                  </td>
+                  <td>
+                    <a href={modelFileUrl(bountyId, v.version, 'model.json')} download>
+                      model.json
+                    </a>{' '}
+                    ·{' '}
+                    <a href={modelFileUrl(bountyId, v.version, 'weights.bin')} download>
+                      weights.bin
+                    </a>
+                  </td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       </div>

@@ -1,7 +1,8 @@
 /** Every bounty's model as a card: status, rounds, versions, latest validation metric, licence; search and filters. */
 import { useMemo, useState } from 'preact/hooks';
 import { api, type BountySummary, type ModelVersionRow, type RoundRow } from '../api.js';
-import { licenceTerms, LICENCE_KINDS, type Licence } from '../chain.js';
+import { licenceTerms, LICENCE_KINDS, versionRating, type Licence, type Rating } from '../chain.js';
+import { Stars } from '../components/Stars.js';
 import { Failure, StatusBadge } from '../components/Status.js';
 import { formatInt, formatNumber, shortHex } from '../format.js';
 import { useLoad } from '../hooks.js';
@@ -13,6 +14,8 @@ interface Card {
   rounds: RoundRow[];
   versions: ModelVersionRow[];
   licence: Licence | null;
+  /** Ratings of the latest version, from the ModelRegistry. */
+  rating: Rating | null;
 }
 
 async function loadCards(): Promise<Card[]> {
@@ -24,7 +27,12 @@ async function loadCards(): Promise<Card[]> {
         api.models(bounty.id),
         licenceTerms(bounty.id).catch(() => null),
       ]);
-      return { bounty, rounds, versions, licence };
+      const latest = versions[versions.length - 1];
+      const rating =
+        latest && latest.version > 0
+          ? await versionRating(bounty.id, latest.version).catch(() => null)
+          : null;
+      return { bounty, rounds, versions, licence, rating };
     }),
   );
 }
@@ -125,8 +133,9 @@ export function Catalogue() {
 }
 
 function BountyCard({ card }: { card: Card }) {
-  const { bounty: b, rounds, versions, licence } = card;
+  const { bounty: b, rounds, versions, licence, rating } = card;
   const recorded = rounds.filter((r) => r.ledgerRound !== null).length;
+  const contributors = new Set(rounds.flatMap((r) => (r.groups ?? []).flatMap((g) => g.survivors)));
   const series = validationSeries(rounds);
   const last = series.points[series.points.length - 1];
   const latest = versions[versions.length - 1];
@@ -156,6 +165,12 @@ function BountyCard({ card }: { card: Card }) {
         </dd>
         <dt>validation {series.metric}</dt>
         <dd>{last ? `${formatNumber(last.value)} after round ${last.round}` : '—'}</dd>
+        <dt>contributors</dt>
+        <dd>{contributors.size}</dd>
+        <dt>rating</dt>
+        <dd>
+          {rating?.mean != null ? <Stars rating={rating} /> : <span class="muted">not rated</span>}
+        </dd>
         <dt>licence</dt>
         <dd>
           {licence
