@@ -4,7 +4,8 @@
  *
  * A round record holds everything a reward is derived from: the groups that were scored (members,
  * their sample weights, a hash of each group's aggregate), the groups left out and why, the
- * utilities U(S) of every coalition of scored groups, the metric behind them and the round budget.
+ * utilities U(S) of every coalition of scored groups, the metric behind them, the members who
+ * broke the protocol (paid nothing) and the round budget.
  * Each field is hashed on its own (keccak256 of its canonical JSON) and the round's hash is
  * keccak256 of the canonical JSON of { format, bountyId, round, digests }. Every contribution leaf
  * carries keccak256(abi.encode(bytes32 roundHash, address account)), so a record published after
@@ -45,6 +46,8 @@ export interface LedgerRound {
   readonly rejected: readonly RejectedGroup[];
   /** U(S) for every coalition S of `groups`, indexed by bit mask (bit g = group g). */
   readonly utilities: readonly number[];
+  /** Scored members who broke the protocol this round (paid nothing; see scoreRound). */
+  readonly offenders: readonly string[];
 }
 
 export const RECORD_FIELDS = [
@@ -55,6 +58,7 @@ export const RECORD_FIELDS = [
   'sumHashes',
   'rejected',
   'utilities',
+  'offenders',
 ] as const;
 export type RecordField = (typeof RECORD_FIELDS)[number];
 export type RecordDigests = Record<RecordField, string>;
@@ -73,6 +77,7 @@ export function recordDigests(r: LedgerRound): RecordDigests {
       r.rejected.map((g) => ({ members: g.members.map((m) => getAddress(m)), reason: g.reason })),
     ),
     utilities: hashJson(r.utilities),
+    offenders: hashJson([...r.offenders].map((m) => getAddress(m)).sort()),
   };
 }
 
@@ -111,5 +116,6 @@ export function scoringInput(r: LedgerRound): RoundRecord {
       members: g.members.map((m) => ({ id: getAddress(m.id), weight: m.weight })),
     })),
     utilities: r.utilities,
+    offenders: r.offenders.map((m) => getAddress(m)),
   };
 }

@@ -9,7 +9,8 @@
  *      which separates a person from the company they kept; a running mean of group shares
  *      cannot (a free rider in a good group keeps its credit);
  *   4. rewards: the round budget split over this round's participants by max(0, estimate),
- *      in integer token units via fixed-point scores (toFixedScore, 9 decimals).
+ *      in integer token units via fixed-point scores (toFixedScore, 9 decimals); members who
+ *      broke the protocol this round (the record's offenders) are paid nothing.
  *
  * Everything is deterministic given the inputs, so the auditor's integers equal the server's.
  */
@@ -30,6 +31,12 @@ export interface RoundRecord {
   readonly groups: readonly PublishedGroup[];
   /** U(S) for every coalition S of groups, indexed by bit mask (bit g = group g). */
   readonly utilities: readonly number[];
+  /**
+   * Members who broke the protocol this round (e.g. unmask shares off their polynomial, outvoted):
+   * their score is still estimated and reported, but they are paid nothing this round and their
+   * share of the budget goes to the others.
+   */
+  readonly offenders?: readonly ClientId[];
 }
 
 /** What scoring carries from round to round: the group values of every earlier round. */
@@ -79,7 +86,12 @@ export function scoreRound(
   const fixedScores = new Map(
     [...scores.keys()].map((id) => [id, toFixedScore(estimates.get(id)!)]),
   );
-  const rewards = allocateRewards(record.budget, fixedScores);
+  const barred = new Set(record.offenders ?? []);
+  const rewards = allocateRewards(
+    record.budget,
+    [...fixedScores].filter(([id]) => !barred.has(id)),
+  );
+  for (const id of barred) if (fixedScores.has(id)) rewards.set(id, 0n);
   return { groupValues, personScores: scores, estimates, state, fixedScores, rewards };
 }
 

@@ -185,6 +185,7 @@ describe('auditBounty', () => {
           return true;
         },
       ],
+      [['offenders'], (r) => ((r.offenders = [r.groups[0]!.members[0]!.id]), true)],
       [['rejected'], (r) => ((r.rejected = [{ members: [POOL[0]!], reason: 'x' }]), true)],
     ];
     fc.assert(

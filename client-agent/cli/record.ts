@@ -62,6 +62,8 @@ export const RecordRound = z.object({
   rejected: z.array(RejectedGroup).default([]),
   /** U(S) for every coalition S of groups, indexed by bit mask (bit g = group g). */
   utilities: z.array(z.number()),
+  /** Scored members who broke the protocol this round: paid nothing. */
+  offenders: z.array(Account).default([]),
   /** The field digests the aggregator committed to (names the field a changed record changed). */
   digests: Digests.optional(),
 });
@@ -87,6 +89,7 @@ export function toLedger(bountyId: bigint | string, r: RecordRound): LedgerRound
     groups: r.groups,
     rejected: r.rejected ?? [],
     utilities: r.utilities,
+    offenders: r.offenders ?? [],
   };
 }
 

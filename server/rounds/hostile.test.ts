@@ -149,6 +149,8 @@ describe('one hostile participant cannot ruin a round or its pay', () => {
     expect(v.honest.state).toBe('aggregated');
     expect(new Set(v.hostile.offenders.map((o) => o.holder))).toEqual(new Set([attacker]));
     expect(v.honest.offenders).toEqual([]);
+    // Outvoted, and paid nothing for the round it broke; the others split the budget.
+    expect(v.paid.get(attacker)).toBe(0n);
     const budget = (await chain.contracts.bounties.getBounty(BigInt(bountyId))).roundBudget;
     expect([...v.paid.values()].reduce((a, b) => a + b, 0n)).toBe(budget);
   });

@@ -127,6 +127,8 @@ export class SettlementService implements OnModuleInit {
         reason: g.dropReason ?? 'dropped',
       })),
       utilities,
+      // Members whose unmask shares were outvoted: scored, paid nothing this round.
+      offenders: [...new Set(groups.flatMap((g) => g.offenders.map((o) => o.holder)))].sort(),
     };
     const s = scoreRound(scoringInput(record), prev);
     const scoring: StoredScoring = {

@@ -5,7 +5,7 @@
  * benchmark.
  */
 import { randomBytes } from 'node:crypto';
-import type { QuantConfig, Quantized, Unmask } from '../../aggregation/index.js';
+import type { QuantConfig, Quantized, ShareKeys, Unmask } from '../../aggregation/index.js';
 import { ProtocolAgent, type AgentOptions } from '../../client-agent/protocol/index.js';
 
 export type Attack =
@@ -15,6 +15,8 @@ export type Attack =
   | 'undeclared-weight'
   /** Sends garbage (right x coordinate, random value) for every unmask share it holds. */
   | 'garbage-unmask-shares'
+  /** Sends random bytes instead of every boxed share ciphertext at stage 2. */
+  | 'garbage-share-ciphertexts'
   | 'honest';
 
 export class HostileAgent extends ProtocolAgent {
@@ -46,6 +48,17 @@ export class HostileAgent extends ProtocolAgent {
   }
 
   protected override outgoing(stage: string, message: unknown): unknown {
+    // Stage 2 comes before the round's first masked input: its attack is the next round's.
+    if (stage === 'shares' && this.plan(this.rounds + 1) === 'garbage-share-ciphertexts') {
+      const m = message as ShareKeys;
+      return {
+        ...m,
+        shares: m.shares.map((s) => ({
+          ...s,
+          ciphertext: new Uint8Array(randomBytes(s.ciphertext.length)),
+        })),
+      };
+    }
     if (stage !== 'unmask' || this.attack !== 'garbage-unmask-shares') return message;
     const m = message as Unmask;
     const garble = (share: Uint8Array) => {
