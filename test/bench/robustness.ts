@@ -23,7 +23,6 @@
  * - accuracy_drop_pp_one_attacker: final validation accuracy of the honest run minus that of the
  *   extreme-words run, in percentage points (target <= 1.0).
  */
-import { Wallet } from 'ethers';
 import {
   buildModel,
   initialWeights,
