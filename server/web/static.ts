@@ -49,7 +49,13 @@ export function serveWeb(app: NestExpressApplication, dist = WEB_DIST): void {
     reserved ??= reservedPrefixes(app);
     const path = req.path;
     if (reserved.some((p) => path === p || path.startsWith(`${p}/`))) return next();
-    const file = normalize(join(dist, decodeURIComponent(path)));
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(path);
+    } catch {
+      return next(); // a malformed escape is nobody's file
+    }
+    const file = normalize(join(dist, decoded));
     if (path !== '/' && file.startsWith(dist + sep) && existsSync(file) && !file.endsWith(sep)) {
       const immutable = path.startsWith('/assets/');
       return res.sendFile(file, {

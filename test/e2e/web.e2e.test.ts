@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Wallet } from 'ethers';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { io } from 'socket.io-client';
 import { ProtocolAgent } from '../../client-agent/protocol/index.js';
 import type { RunningServer } from '../../server/app.js';
 import type { Chain } from '../../server/chain/chain.service.js';
@@ -107,7 +108,8 @@ describe('e2e: the web app during a live round', () => {
     });
     expect(html.status).toBe(200);
     expect(html.headers.get('content-type')).toMatch(/text\/html/);
-    expect(await html.text()).toContain('<div id="app">');
+    const page = await html.text();
+    expect(page).toContain('<div id="app">');
     const json = await fetch(`${server.url}/bounties/${bountyId}`, {
       headers: { accept: 'text/html' },
     });
@@ -119,6 +121,17 @@ describe('e2e: the web app during a live round', () => {
     expect(unknownApi.status).toBe(400);
     expect(unknownApi.headers.get('content-type')).toMatch(/json/);
     expect((await fetch(`${server.url}/assets/missing.js`)).status).toBe(404);
+    // Nothing outside web/dist is served, however the path is spelled.
+    for (const p of ['/..%2f..%2fpackage.json', '/%2e%2e/%2e%2e/package.json', '/%E0%A4%A']) {
+      const res = await fetch(`${server.url}${p}`);
+      expect(res.status).toBe(404);
+      expect(await res.text()).not.toContain('"devDependencies"');
+    }
+    const asset = page.match(/\/assets\/index-[\w-]+\.js/)?.[0];
+    expect(asset).toBeDefined();
+    const js = await fetch(`${server.url}${asset}`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get('cache-control')).toContain('immutable');
 
     const doc = (await (await fetch(`${server.url}/docs/json`)).json()) as {
       openapi: string;
@@ -151,6 +164,23 @@ describe('e2e: the web app during a live round', () => {
     const ui = await fetch(`${server.url}/docs`);
     expect(ui.status).toBe(200);
     expect(await ui.text()).toContain('swagger');
+  });
+
+  it('/watch answers a watcher with the latest rounds and refuses a malformed request', async () => {
+    const socket = io(`${server.url}/watch`, { transports: ['websocket'], reconnection: false });
+    try {
+      const bad = (await socket.emitWithAck('watch', { bountyId: 'one' })) as {
+        error?: { code: string };
+      };
+      expect(bad.error?.code).toBe('BAD_REQUEST');
+      const ok = (await socket.emitWithAck('watch', { bountyId })) as {
+        ok: boolean;
+        rounds: unknown[];
+      };
+      expect(ok).toEqual({ ok: true, rounds: [] });
+    } finally {
+      socket.disconnect();
+    }
   });
 
   it('the bounty page follows two rounds live: stages advance, the chart gains points', async () => {
