@@ -244,6 +244,8 @@ describe('e2e: the web app during a live round', () => {
       45_000,
       async () => (await page.locator('.chart[data-points="3"]').count()) > 0,
     );
+    // uPlot (loaded with the first chart) has drawn all three points on its canvas.
+    await page.locator('.chart[data-drawn="3"] canvas').waitFor();
     await until('round 2 to be settled on the page', 30_000, async () =>
       (await page.locator('table.rounds tbody tr').first().textContent())?.includes('settled'),
     );

@@ -8,21 +8,7 @@ import { Interface } from 'ethers';
 import { abi as registryAbi } from '../../contracts/artifacts/ModelRegistry.json';
 import { api, type ChainInfo } from './api.js';
 
-/** ModelRegistry.LicenceKind, in the contract's order. */
-export const LICENCE_KINDS = ['contributors only', 'open', 'paid'] as const;
-export type LicenceKindName = (typeof LICENCE_KINDS)[number];
-
-export interface Licence {
-  kind: LicenceKindName;
-  token: string;
-  price: bigint;
-}
-
-export interface Rating {
-  count: number;
-  /** Mean of the ratings, or null with none. */
-  mean: number | null;
-}
+import { LICENCE_KINDS, type Licence, type Rating } from './licence.js';
 
 const registry = new Interface(registryAbi);
 

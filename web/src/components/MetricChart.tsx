@@ -1,13 +1,18 @@
-/** Validation metric per round as a uPlot line chart, with the same points as a table for screen readers. */
+/**
+ * Validation metric per round as a uPlot line chart, with the same points as a table for screen
+ * readers. uPlot is loaded with the first chart (only the bounty page draws one).
+ */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import uPlot from 'uplot';
+import type uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { formatNumber } from '../format.js';
 import type { MetricSeries } from '../metrics.js';
 
 /** The colour scheme in force; the chart is drawn on a canvas, which CSS colours do not reach. */
+const darkQuery = window.matchMedia('(prefers-color-scheme: dark)');
+
 function useDark(): boolean {
-  const query = window.matchMedia('(prefers-color-scheme: dark)');
+  const query = darkQuery;
   const [dark, setDark] = useState(query.matches);
   useEffect(() => {
     const on = () => setDark(query.matches);
@@ -31,34 +36,41 @@ export function MetricChart({ series }: { series: MetricSeries }) {
       series.points.map((p) => p.round),
       series.points.map((p) => p.value),
     ];
-    const plot = new uPlot(
-      {
-        width: Math.max(280, host.clientWidth),
-        height: 240,
-        scales: { x: { time: false } },
-        axes: [
-          { ...axis, label: 'round', incrs: [1, 2, 5, 10, 20, 50] },
-          { ...axis, label, size: 60 },
-        ],
-        series: [
-          { label: 'round', value: (_u, v) => (v === null ? '—' : String(v)) },
-          {
-            label,
-            stroke: dark ? '#4fb3c4' : '#1f7a8c',
-            width: 2,
-            points: { size: 8, fill: dark ? '#4fb3c4' : '#1f7a8c' },
-            value: (_u, v) => (v === null ? '—' : formatNumber(v)),
-          },
-        ],
-      },
-      data,
-      host,
-    );
-    const resize = () => plot.setSize({ width: Math.max(280, host.clientWidth), height: 240 });
+    let plot: uPlot | undefined;
+    let gone = false;
+    const resize = () => plot?.setSize({ width: Math.max(280, host.clientWidth), height: 240 });
+    void import('uplot').then(({ default: UPlot }) => {
+      if (gone) return;
+      plot = new UPlot(
+        {
+          width: Math.max(280, host.clientWidth),
+          height: 240,
+          scales: { x: { time: false } },
+          axes: [
+            { ...axis, label: 'round', incrs: [1, 2, 5, 10, 20, 50] },
+            { ...axis, label, size: 60 },
+          ],
+          series: [
+            { label: 'round', value: (_u, v) => (v === null ? '—' : String(v)) },
+            {
+              label,
+              stroke: dark ? '#4fb3c4' : '#1f7a8c',
+              width: 2,
+              points: { size: 8, fill: dark ? '#4fb3c4' : '#1f7a8c' },
+              value: (_u, v) => (v === null ? '—' : formatNumber(v)),
+            },
+          ],
+        },
+        data,
+        host,
+      );
+      host.dataset.drawn = String(series.points.length);
+    });
     window.addEventListener('resize', resize);
     return () => {
+      gone = true;
       window.removeEventListener('resize', resize);
-      plot.destroy();
+      plot?.destroy();
     };
   }, [series, dark]);
   if (series.points.length === 0) {

@@ -1,5 +1,5 @@
 /** A version's mean rating (1 to 5 stars, from the ModelRegistry), spelled out for screen readers. */
-import type { Rating } from '../chain.js';
+import type { Rating } from '../licence.js';
 
 export function Stars({ rating }: { rating: Rating }) {
   const mean = rating.mean ?? 0;

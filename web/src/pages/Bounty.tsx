@@ -12,7 +12,7 @@ import {
   type ModelVersionRow,
   type RoundRow,
 } from '../api.js';
-import { licenceTerms, versionRating, type Licence } from '../chain.js';
+import { licenceTerms, versionRating, type Licence } from '../licence.js';
 import { Hash } from '../components/Hash.js';
 import { MetricChart } from '../components/MetricChart.js';
 import { Stars } from '../components/Stars.js';

@@ -1,7 +1,13 @@
 /** Every bounty's model as a card: status, rounds, versions, latest validation metric, licence; search and filters. */
 import { useMemo, useState } from 'preact/hooks';
 import { api, type BountySummary, type ModelVersionRow, type RoundRow } from '../api.js';
-import { licenceTerms, LICENCE_KINDS, versionRating, type Licence, type Rating } from '../chain.js';
+import {
+  licenceTerms,
+  LICENCE_KINDS,
+  versionRating,
+  type Licence,
+  type Rating,
+} from '../licence.js';
 import { Stars } from '../components/Stars.js';
 import { Failure, StatusBadge } from '../components/Status.js';
 import { formatInt, formatNumber, shortHex } from '../format.js';
