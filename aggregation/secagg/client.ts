@@ -4,7 +4,7 @@
  * request that would let the server learn its input: too few neighbours, or revealing both
  * the self-mask seed and the masking key of the same peer.
  */
-import { check, fail } from '../errors.js';
+import { AggregationError, check, fail } from '../errors.js';
 import type { ClientId, Quantized, Seed } from '../types.js';
 import { WordAccumulator } from '../words.js';
 import { neighbourGraph } from './graph.js';
@@ -32,7 +32,7 @@ import {
   parse,
 } from './messages.js';
 import { checkParams, type GroupParams, type KeySigner, type KeyVerifier } from './params.js';
-import { splitSecret } from './shamir.js';
+import { SHARE_BYTES, splitSecret } from './shamir.js';
 
 type Stage = 'new' | 'advertised' | 'shared' | 'masked' | 'done';
 
@@ -57,8 +57,10 @@ export class SecAggClient {
   private neighbours: readonly ClientId[] = [];
   /** Shares this client holds: its own and those its neighbours sent it. */
   private held = new Map<ClientId, HeldShares>();
-  /** Neighbours that completed stage 2 (their shares reached this client). */
+  /** Neighbours that completed stage 2 and whose shares opened (their masks are in y_i). */
   private sharers: ClientId[] = [];
+  /** Neighbours whose relayed shares did not open or parse (left out of y_i; a complaint). */
+  private rejected: ClientId[] = [];
   /** Pairwise mask seeds with each neighbour, agreed once the roster is known. */
   private pairSeeds = new Map<ClientId, Seed>();
   /** Box keys with each neighbour (X25519 done once, at stage 2). */
@@ -192,20 +194,28 @@ export class SecAggClient {
     const inbox = parse(ShareInbox, inboxInput);
     const nb = new Set(this.neighbours);
     const seen = new Set<ClientId>();
+    const rejected: ClientId[] = [];
     for (const { from, ciphertext } of inbox) {
       check(nb.has(from), 'NOT_IN_GROUP', `${from} is not a neighbour of ${this.id}`);
       check(!seen.has(from), 'DUPLICATE', `two shares from ${from}`);
       seen.add(from);
-      const p = openShareWith(ciphertext, this.boxKeys.get(from)!);
-      check(
-        p.from === from && p.to === this.id,
-        'BAD_SHARE',
-        `share from ${from} is addressed ${p.from} -> ${p.to}`,
-      );
+      // A share that does not open, parse or name this pair is the sender's fault (the box is
+      // authenticated under the pair's key): leave that neighbour out instead of failing.
+      let p: ReturnType<typeof openShareWith> | undefined;
+      try {
+        p = openShareWith(ciphertext, this.boxKeys.get(from)!);
+      } catch (e) {
+        if (!(e instanceof AggregationError && e.code === 'BAD_SHARE')) throw e;
+      }
+      if (!p || p.from !== from || p.to !== this.id || p.bShare.length !== SHARE_BYTES) {
+        rejected.push(from);
+        continue;
+      }
       this.held.set(from, { b: p.bShare, s: p.sShare });
     }
-    this.sharers = [...seen].sort();
-    // Fewer than t - 1 sharing neighbours: too few pairwise masks to hide x_i. Refuse.
+    this.rejected = rejected.sort();
+    this.sharers = [...seen].filter((j) => !rejected.includes(j)).sort();
+    // Fewer than t - 1 accepted neighbours: too few pairwise masks to hide x_i. Refuse.
     check(
       this.sharers.length + 1 >= this.params.threshold,
       'BELOW_THRESHOLD',
@@ -216,10 +226,15 @@ export class SecAggClient {
     acc.addKeystream(this.b, 1);
     for (const j of this.sharers) acc.addKeystream(this.pairSeeds.get(j)!, pairSign(this.id, j));
     this.stage = 'masked';
-    this.pairSeeds.clear();
+    // Pair seeds stay until stage 4: a rejected survivor's or an excluded peer's is revealed there.
     this.boxKeys.clear();
     // The accumulator is dropped here, so its memory can go on the wire without a copy.
-    return { type: 'masked', ...this.header(), vector: acc.bytesView() };
+    return {
+      type: 'masked',
+      ...this.header(),
+      vector: acc.bytesView(),
+      ...(this.rejected.length ? { rejected: this.rejected } : {}),
+    };
   }
 
   /**
@@ -236,13 +251,19 @@ export class SecAggClient {
     );
     const survivors = new Set(req.survivors);
     const dropped = new Set(req.dropped);
+    const excluded = new Set(req.excluded);
     check(
-      survivors.size === req.survivors.length && dropped.size === req.dropped.length,
+      survivors.size === req.survivors.length &&
+        dropped.size === req.dropped.length &&
+        excluded.size === req.excluded.length,
       'PROTOCOL_VIOLATION',
       'repeated ids',
     );
-    for (const d of dropped) {
+    for (const d of [...dropped, ...excluded]) {
       check(!survivors.has(d), 'PROTOCOL_VIOLATION', `${d} is listed both as survivor and dropout`);
+    }
+    for (const d of excluded) {
+      check(!dropped.has(d), 'PROTOCOL_VIOLATION', `${d} is listed as dropped and excluded`);
     }
     check(
       survivors.has(this.id),
@@ -254,7 +275,7 @@ export class SecAggClient {
       'BELOW_THRESHOLD',
       `${survivors.size} survivors < t`,
     );
-    const sharers = new Set(this.sharers);
+    const sent = new Set([...this.sharers, ...this.rejected]);
     for (const j of survivors) {
       check(
         j === this.id || this.roster.has(j),
@@ -263,12 +284,12 @@ export class SecAggClient {
       );
       // A neighbour that never shared keys cannot have sent a masked input this client knows of.
       check(
-        !(this.neighbours.includes(j) && !sharers.has(j)),
+        !(this.neighbours.includes(j) && !sent.has(j)),
         'PROTOCOL_VIOLATION',
         `${j} never shared keys`,
       );
     }
-    for (const j of dropped) {
+    for (const j of [...dropped, ...excluded]) {
       check(this.roster.has(j), 'NOT_IN_GROUP', `dropout ${j} is not in the roster`);
     }
     const bShares = [...survivors]
@@ -279,7 +300,22 @@ export class SecAggClient {
       .filter((j) => j !== this.id && this.held.has(j))
       .sort()
       .map((of) => ({ of, share: this.held.get(of)!.s }));
+    // Pair seeds: with survivors this client rejected (their y has the mask, ours not) and with
+    // excluded neighbours it accepted (ours has it, theirs is not summed). Neither reveals a mask
+    // of a summed pair, so x_i stays hidden behind b_i and its other pairs.
+    const revealed = [
+      ...this.rejected.filter((j) => survivors.has(j)),
+      ...this.sharers.filter((j) => excluded.has(j)),
+    ].sort();
+    const pairSeeds = revealed.map((j) => ({ with: j, seed: this.pairSeeds.get(j)! }));
+    this.pairSeeds.clear();
     this.stage = 'done';
-    return { type: 'unmask', ...this.header(), bShares, sShares };
+    return {
+      type: 'unmask',
+      ...this.header(),
+      bShares,
+      sShares,
+      ...(pairSeeds.length ? { pairSeeds } : {}),
+    };
   }
 }

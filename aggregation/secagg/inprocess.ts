@@ -59,6 +59,9 @@ export async function runSecAggInProcess(
   const request = server.closeMasked();
 
   dropNow(opts.dropAfterMasked);
-  for (const { c } of alive()) await server.receive(await c.unmask(request));
+  // Inputs left out at stage 3 (too few holders of their shares) take no part in stage 4.
+  const survivors = new Set(request.survivors);
+  for (const { c } of alive())
+    if (survivors.has(c.id)) await server.receive(await c.unmask(request));
   return server.finish();
 }

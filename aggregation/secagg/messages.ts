@@ -43,29 +43,48 @@ export const ShareInbox = z
   .max(255);
 export type ShareInbox = z.infer<typeof ShareInbox>;
 
-/** Stage 3: the masked input y_i, little-endian 32-bit words. */
+/**
+ * Stage 3: the masked input y_i, little-endian 32-bit words, and the neighbours whose boxed shares
+ * did not open or parse: the client left their pairwise masks out of y_i and holds no shares of
+ * theirs (a complaint; the server resolves it without trusting either side, see server.ts).
+ */
 export const MaskedInput = z.object({
   type: z.literal('masked'),
   ...header,
   vector: bytes(),
+  rejected: z.array(id).max(255).optional(),
 });
 export type MaskedInput = z.infer<typeof MaskedInput>;
 
-/** Sent by the server after stage 3: who survived (U3) and who dropped after sharing (U2 \ U3). */
+/**
+ * Sent by the server after stage 3: who survived (U3), who dropped after sharing (U2 \ U3), and
+ * who is excluded from the sum although it sent a masked input (too few holders accepted its
+ * shares for its self-mask to be rebuilt), with every client's rejections.
+ */
 export const UnmaskRequest = z.object({
   round: id,
   group: id,
   survivors: z.array(id),
   dropped: z.array(id),
+  excluded: z.array(id).default([]),
 });
 export type UnmaskRequest = z.infer<typeof UnmaskRequest>;
 
-/** Stage 4: shares of b_j for surviving neighbours and of s_j for dropped ones. */
+/**
+ * Stage 4: shares of b_j for surviving neighbours and of s_j for dropped ones, and the pairwise
+ * seeds s_ij this client holds with (a) every survivor whose shares it rejected (its y_i has the
+ * pair's mask, this client's does not) and (b) every excluded neighbour it accepted (this client's
+ * y has the pair's mask, the excluded one's input is not in the sum).
+ */
 export const Unmask = z.object({
   type: z.literal('unmask'),
   ...header,
   bShares: z.array(z.object({ of: id, share: bytes(33) })).max(256),
   sShares: z.array(z.object({ of: id, share: bytes(33) })).max(256),
+  pairSeeds: z
+    .array(z.object({ with: id, seed: bytes(32) }))
+    .max(256)
+    .optional(),
 });
 export type Unmask = z.infer<typeof Unmask>;
 

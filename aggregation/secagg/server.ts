@@ -44,6 +44,11 @@ export interface GroupResult {
   /** Clients that dropped after sharing keys and whose masks were removed. */
   dropped: ClientId[];
   /**
+   * Clients that sent a masked input but are left out of the sum: fewer than t holders accepted
+   * their shares (rejections at stage 3), so their self-mask could not be rebuilt.
+   */
+  excluded: ClientId[];
+  /**
    * Holders whose unmask shares were off the secret's polynomial, per secret (`b:<of>` or
    * `s:<of>`): outvoted by t good ones, and named so the round record can hold it against them.
    */
@@ -61,6 +66,10 @@ export class SecAggGroupServer {
   private unmasks = new Map<ClientId, Unmask>();
   private u2: ClientId[] = [];
   private u3: ClientId[] = [];
+  /** Per client, the neighbours whose shares it rejected at stage 3. */
+  private rejections = new Map<ClientId, ReadonlySet<ClientId>>();
+  /** Sent a masked input, but left out of the sum (see GroupResult.excluded). */
+  private excluded: ClientId[] = [];
 
   constructor(
     readonly params: GroupParams,
@@ -216,17 +225,56 @@ export class SecAggGroupServer {
       'VECTOR_LENGTH',
       `masked input of ${m.vector.byteLength} bytes, round wants ${this.params.dim * 4}`,
     );
+    const rejected = new Set(m.rejected ?? []);
+    const mine = new Set(this.graph.get(m.client)!);
+    for (const r of rejected) {
+      check(
+        mine.has(r) && this.shareMsgs.has(r),
+        'BAD_MESSAGE',
+        `${m.client} rejects ${r}, which sent it no share`,
+      );
+    }
+    check(rejected.size === (m.rejected ?? []).length, 'DUPLICATE', 'a rejection listed twice');
     this.masked.set(m.client, m.vector);
+    if (rejected.size) this.rejections.set(m.client, rejected);
   }
 
-  /** Ends stage 3; returns the request every survivor gets: survivors U3 and dropouts U2 \ U3. */
+  /** Whether `by` rejected the shares of `of` at stage 3 (and so left their pair's mask out). */
+  private rejects(by: ClientId, of: ClientId): boolean {
+    return this.rejections.get(by)?.has(of) ?? false;
+  }
+
+  /**
+   * Ends stage 3; returns the request every survivor gets: survivors U3, dropouts U2 \ U3, and
+   * the excluded. A complaint (a rejection) is resolved without taking either side's word: the
+   * accused stays in the sum while t holders of its shares accepted them (its self-mask can be
+   * rebuilt; the complainer reveals the one pair seed it left out, which is not in its own y), and
+   * is excluded otherwise. So a false complaint cannot exclude an honest sender while t honest
+   * holders remain, and garbage sent to many only excludes its sender.
+   */
   closeMasked(): UnmaskRequest {
     this.open('masked', 'close');
     this.u3 = [...this.masked.keys()].sort();
-    if (this.u3.length < this.params.threshold) {
+    const out = new Set<ClientId>();
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const i of this.u3) {
+        if (out.has(i)) continue;
+        const holders = [i, ...this.graph.get(i)!].filter(
+          (h) => this.masked.has(h) && !out.has(h) && !this.rejects(h, i),
+        );
+        if (holders.length < this.params.threshold) {
+          out.add(i);
+          changed = true;
+        }
+      }
+    }
+    this.excluded = [...out].sort();
+    const summed = this.u3.length - out.size;
+    if (summed < this.params.threshold) {
       this.abort(
         'BELOW_THRESHOLD',
-        `${this.u3.length} masked inputs, threshold ${this.params.threshold}`,
+        `${summed} masked inputs can be summed (${out.size} excluded after rejections), threshold ${this.params.threshold}`,
       );
     }
     this.stageNow = 'unmask';
@@ -235,11 +283,13 @@ export class SecAggGroupServer {
 
   unmaskRequest(): UnmaskRequest {
     const u3 = new Set(this.u3);
+    const excluded = new Set(this.excluded);
     return {
       round: this.params.round,
       group: this.params.group,
-      survivors: this.u3,
+      survivors: this.u3.filter((c) => !excluded.has(c)),
       dropped: this.u2.filter((c) => !u3.has(c)),
+      excluded: this.excluded,
     };
   }
 
@@ -267,6 +317,17 @@ export class SecAggGroupServer {
       check(!seen.has(of), 'DUPLICATE', `two shares of ${of}`);
       seen.add(of);
     }
+    const ex = new Set(this.unmaskRequest().excluded);
+    const seeds = new Set<ClientId>();
+    for (const { with: j } of m.pairSeeds ?? []) {
+      const wanted =
+        holderOf.has(j) &&
+        j !== m.client &&
+        ((s3.has(j) && this.rejects(m.client, j)) || (ex.has(j) && !this.rejects(m.client, j)));
+      check(wanted, 'BAD_SHARE', `unexpected pair seed with ${j}`);
+      check(!seeds.has(j), 'DUPLICATE', `two pair seeds with ${j}`);
+      seeds.add(j);
+    }
     this.unmasks.set(m.client, m);
   }
 
@@ -277,7 +338,7 @@ export class SecAggGroupServer {
   async finish(): Promise<GroupResult> {
     this.open('unmask', 'finish');
     await sodiumReady();
-    const { survivors, dropped } = this.unmaskRequest();
+    const { survivors, dropped, excluded } = this.unmaskRequest();
     const t = this.params.threshold;
     const collect = (of: ClientId, kind: 'bShares' | 'sShares'): HeldShare[] => {
       const out: HeldShare[] = [];
@@ -327,7 +388,8 @@ export class SecAggGroupServer {
         `s(${j})`,
       );
       for (const i of this.graph.get(j)!) {
-        if (!s3.has(i)) continue;
+        // Only the survivors that accepted j's shares added their pair's mask.
+        if (!s3.has(i) || this.rejects(i, j)) continue;
         const seed = pairSeed(
           sk,
           this.keys.get(i)!.sPk,
@@ -339,10 +401,29 @@ export class SecAggGroupServer {
         acc.addKeystream(seed, pairSign(i, j) === 1 ? -1 : 1);
       }
     }
+    // Pairs where exactly one side added the mask: the other side revealed the seed.
+    const revealedSeed = (by: ClientId, other: ClientId): Uint8Array => {
+      const seed = this.unmasks.get(by)?.pairSeeds?.find((p) => p.with === other)?.seed;
+      if (!seed) this.abort('BELOW_THRESHOLD', `${by} did not reveal its pair seed with ${other}`);
+      return seed;
+    };
+    for (const e of excluded) {
+      for (const i of this.graph.get(e)!) {
+        if (!s3.has(i) || this.rejects(i, e)) continue;
+        acc.addKeystream(revealedSeed(i, e), pairSign(i, e) === 1 ? -1 : 1);
+      }
+    }
+    for (const j of survivors) {
+      for (const i of this.rejections.get(j) ?? []) {
+        // j left out the pair (i, j); i, if summed and accepting j, added it: remove i's side.
+        if (!s3.has(i) || this.rejects(i, j)) continue;
+        acc.addKeystream(revealedSeed(j, i), pairSign(i, j) === 1 ? -1 : 1);
+      }
+    }
     this.stageNow = 'done';
     // Masked vectors are not needed any more; drop them so they can be collected.
     this.masked.clear();
-    return { sum: acc.view(), included: survivors, dropped, badShares };
+    return { sum: acc.view(), included: survivors, dropped, excluded, badShares };
   }
 
   /** The number of ChaCha20 keystreams finish() expands (for cost accounting). */

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { Wallet, verifyMessage } from 'ethers';
 import { combine, split } from 'shamir-secret-sharing';
 import { randomBytes } from 'node:crypto';
@@ -224,5 +225,99 @@ describe('a bad share at unmask is outvoted while t good ones remain', () => {
     );
     for (const m of bad) await server.receive(m);
     expect(await code(server.finish())).toBe('RECONSTRUCTION_MISMATCH');
+  });
+});
+
+describe('undecryptable shares are complained about, and the group goes on', () => {
+  const p: GroupParams = { round: 'r', group: 'g', dim: 16, neighbours: 4, threshold: 3 };
+  const ids = ['c0', 'c1', 'c2', 'c3', 'c4'];
+
+  /**
+   * Runs one group in which `garble(from, to)` says which boxed shares are replaced by random
+   * bytes on their way out, and `lie` which client falsely rejects which; returns the result.
+   */
+  async function run(
+    garble: (from: string, to: string) => boolean,
+    lie?: { by: string; of: string },
+  ) {
+    const server = new SecAggGroupServer(p, ids);
+    const clients = ids.map((id) => new SecAggClient(id, p));
+    for (const c of clients) await server.receive(await c.advertise());
+    const roster = server.closeAdvertise();
+    for (const c of clients) {
+      const m = await c.shareKeys(roster);
+      const shares = m.shares.map((s) =>
+        garble(c.id, s.to)
+          ? { ...s, ciphertext: new Uint8Array(randomBytes(s.ciphertext.length)) }
+          : s,
+      );
+      await server.receive({ ...m, shares });
+    }
+    const inboxes = server.closeShares();
+    const inputs = ids.map((_, i) => new Uint32Array(p.dim).fill(1000 * (i + 1)));
+    for (const [i, c] of clients.entries()) {
+      const m = await c.maskInput(inboxes.get(c.id), inputs[i]!);
+      // A liar claims a share failed although it opened (it still masked with that peer).
+      const rejected = lie?.by === c.id ? [...(m.rejected ?? []), lie.of] : m.rejected;
+      await server.receive({ ...m, ...(rejected ? { rejected } : {}) });
+    }
+    const req = server.closeMasked();
+    for (const c of clients) {
+      if (!req.survivors.includes(c.id)) continue;
+      await server.receive(await c.unmask(req));
+    }
+    const res = await server.finish();
+    const expected = sumWords(
+      ids.filter((id) => res.included.includes(id)).map((id) => inputs[ids.indexOf(id)]!),
+    );
+    return { res, req, expected };
+  }
+
+  it('garbage to every neighbour: the sender is excluded, the others sum exactly', async () => {
+    const { res, req, expected } = await run((from) => from === 'c0');
+    expect(req.excluded).toEqual(['c0']);
+    expect(res.included).toEqual(['c1', 'c2', 'c3', 'c4']);
+    expect(res.sum).toEqual(expected);
+  });
+
+  it('garbage to one neighbour: the sender stays in the sum (its self-mask is still rebuilt)', async () => {
+    const { res, req, expected } = await run((from, to) => from === 'c0' && to === 'c1');
+    expect(req.excluded).toEqual([]);
+    expect(res.included).toEqual(ids);
+    expect(res.sum).toEqual(expected);
+  });
+
+  it('a false complaint does not exclude an honest sender; the liar fails only its own group', async () => {
+    const liar = run(() => false, { by: 'c1', of: 'c2' });
+    // c2 stays a survivor; c1 masked with c2 but claimed not to, so it has no seed to reveal:
+    // the group ends with a typed error that names the complainer, never a wrong sum.
+    await expect(liar).rejects.toMatchObject({
+      code: 'BELOW_THRESHOLD',
+      message: expect.stringMatching(/c1 did not reveal its pair seed with c2/),
+    });
+  });
+
+  it('for any pattern of garbage shares: the sum of the included inputs exactly, or a typed failure', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.boolean(), { minLength: 25, maxLength: 25 }), async (bits) => {
+        const garbled = (from: string, to: string) =>
+          bits[ids.indexOf(from) * 5 + ids.indexOf(to)]!;
+        try {
+          const { res, expected } = await run(garbled);
+          expect(res.sum).toEqual(expected);
+          // nobody who sent good shares to t holders is left out
+          for (const id of ids) {
+            const bad = ids.filter((to) => to !== id && garbled(id, to)).length;
+            if (bad === 0 && res.excluded.length === 0) expect(res.included).toContain(id);
+          }
+        } catch (e) {
+          expect(e).toBeInstanceOf(AggregationError);
+          expect(['BELOW_THRESHOLD', 'RECONSTRUCTION_MISMATCH']).toContain(
+            (e as AggregationError).code,
+          );
+        }
+      }),
+      { numRuns: 40 },
+    );
   });
 });

@@ -1,7 +1,9 @@
 /**
  * For any inputs and any dropout pattern at stages 2, 3 or 4: if every secret the server needs
- * still has >= t shares, the unmasked sum equals the plain sum mod 2^32; otherwise the group
- * fails with BELOW_THRESHOLD. It never returns a wrong sum.
+ * still has >= t shares, the unmasked sum equals the plain sum mod 2^32 of exactly the inputs the
+ * model predicts (a masked input whose self-mask fewer than t masked-input senders hold is left
+ * out at stage 3, and the neighbours reveal the pair seeds they shared with it); otherwise the
+ * group fails with BELOW_THRESHOLD. It never returns a wrong sum.
  */
 import fc from 'fast-check';
 import {
@@ -15,7 +17,10 @@ import {
 const ids = (n: number) =>
   Array.from({ length: n }, (_, i) => `client-${String(i).padStart(4, '0')}`);
 
-/** Whether the protocol can finish, from the public graph and the dropout sets. */
+/**
+ * Whether the protocol can finish, from the public graph and the dropout sets, and which inputs
+ * are then in the sum.
+ */
 function expectSuccess(
   n: number,
   k: number,
@@ -23,23 +28,44 @@ function expectSuccess(
   d2: Set<number>,
   d3: Set<number>,
   d4: Set<number>,
-): boolean {
+): { ok: boolean; summed: Set<number> } {
   const all = ids(n);
   const graph = neighbourGraph(all, k, 'round', 'group');
   const idx = new Map(all.map((id, i) => [id, i]));
   const u2 = all.filter((_, i) => !d2.has(i));
   const u3 = u2.filter((id) => !d3.has(idx.get(id)!));
-  const u4 = new Set(u3.filter((id) => !d4.has(idx.get(id)!)));
   const u2s = new Set(u2);
-  if (u2.length < t || u3.length < t) return false;
+  const no = { ok: false, summed: new Set<number>() };
+  if (u2.length < t || u3.length < t) return no;
   for (const i of u3) {
-    if (graph.get(i)!.filter((j) => u2s.has(j)).length + 1 < t) return false; // client refuses to mask
-    if ([i, ...graph.get(i)!].filter((j) => u4.has(j)).length < t) return false; // b_i unrecoverable
+    if (graph.get(i)!.filter((j) => u2s.has(j)).length + 1 < t) return no; // client refuses to mask
+  }
+  // Stage 3 close: leave out, to a fixpoint, inputs fewer than t summed senders hold shares of.
+  const out = new Set<string>();
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const i of u3) {
+      if (out.has(i)) continue;
+      if ([i, ...graph.get(i)!].filter((h) => u3.includes(h) && !out.has(h)).length < t) {
+        out.add(i);
+        changed = true;
+      }
+    }
+  }
+  const summed = u3.filter((id) => !out.has(id));
+  if (summed.length < t) return no;
+  const u4 = new Set(summed.filter((id) => !d4.has(idx.get(id)!)));
+  for (const i of summed) {
+    if ([i, ...graph.get(i)!].filter((j) => u4.has(j)).length < t) return no; // b_i unrecoverable
   }
   for (const j of u2.filter((id) => !u3.includes(id))) {
-    if (graph.get(j)!.filter((i) => u4.has(i)).length < t) return false; // s_j unrecoverable
+    if (graph.get(j)!.filter((i) => u4.has(i)).length < t) return no; // s_j unrecoverable
   }
-  return true;
+  for (const e of out) {
+    // every summed neighbour of a left-out input must reveal their pair seed at stage 4
+    if (graph.get(e)!.some((j) => summed.includes(j) && !u4.has(j))) return no;
+  }
+  return { ok: true, summed: new Set(summed.map((id) => idx.get(id)!)) };
 }
 
 const scenario = fc
@@ -79,7 +105,7 @@ describe('SecAgg+ under dropouts (property)', () => {
         const d3 = new Set(at(3));
         const d4 = new Set(at(4));
         const vectors = inputs.map((v) => Uint32Array.from(v));
-        const ok = expectSuccess(n, k, t, d2, d3, d4);
+        const { ok, summed } = expectSuccess(n, k, t, d2, d3, d4);
         let result;
         try {
           result = await runSecAggInProcess(vectors, {
@@ -96,10 +122,11 @@ describe('SecAgg+ under dropouts (property)', () => {
           return;
         }
         expect(ok).toBe(true);
-        const included = vectors.filter((_, i) => !d2.has(i) && !d3.has(i));
+        const included = vectors.filter((_, i) => summed.has(i));
         expect(result.sum).toEqual(sumWords(included));
         expect(result.included.length).toBe(included.length);
         expect(result.dropped.length).toBe(d3.size);
+        expect(result.excluded.length).toBe(n - d2.size - d3.size - summed.size);
       }),
       { numRuns: 120 },
     );

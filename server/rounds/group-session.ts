@@ -38,6 +38,7 @@ export function toWire(
   round: Round,
   group: RoundGroup,
   payload: Buffer | Uint8Array,
+  rejected?: string[],
 ): unknown {
   if (stage === 'masked') {
     return {
@@ -46,6 +47,7 @@ export function toWire(
       group: groupKey(group),
       client: address,
       vector: isPlainAligned(payload) ? payload : plainBytes(payload),
+      ...(rejected?.length ? { rejected } : {}),
     };
   }
   return decodeStored(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
@@ -77,16 +79,38 @@ async function storedMessages(
   groupId: number,
   stages: AgentStage[],
   held: ReadonlyMap<string, Uint8Array> | undefined,
-): Promise<{ stage: AgentStage; address: string; payload: Buffer | Uint8Array }[]> {
+): Promise<
+  { stage: AgentStage; address: string; payload: Buffer | Uint8Array; rejected?: string[] }[]
+> {
   const skip = held ? [...held.keys()] : [];
+  // A masked input's rejections (stage 3 complaints) are a row of their own beside its vector.
+  const wanted = stages.includes('masked') ? [...stages, REJECTS] : stages;
   const rows = (await em.query(
     `SELECT stage, address,
             CASE WHEN stage = 'masked' AND address = ANY($3) THEN NULL ELSE payload END AS payload
        FROM stage_message WHERE group_id = $1 AND stage = ANY($2) ORDER BY id`,
-    [groupId, stages, skip],
-  )) as { stage: AgentStage; address: string; payload: Buffer | Uint8Array | null }[];
-  return rows.map((r) => ({ ...r, payload: r.payload ?? held!.get(r.address)! }));
+    [groupId, wanted, skip],
+  )) as {
+    stage: AgentStage | typeof REJECTS;
+    address: string;
+    payload: Buffer | Uint8Array | null;
+  }[];
+  const rejects = new Map(
+    rows
+      .filter((r) => r.stage === REJECTS)
+      .map((r) => [r.address, decodeStored(Buffer.from(r.payload!)) as string[]] as const),
+  );
+  return rows
+    .filter((r): r is typeof r & { stage: AgentStage } => r.stage !== REJECTS)
+    .map((r) => ({
+      ...r,
+      payload: r.payload ?? held!.get(r.address)!,
+      rejected: r.stage === 'masked' ? rejects.get(r.address) : undefined,
+    }));
 }
+
+/** The stage_message kind that holds a masked input's rejections (see storedMessages). */
+export const REJECTS = 'rejects';
 
 interface Cached {
   session: SecAggGroupServer;
@@ -137,7 +161,7 @@ export class GroupSessions {
         for (const r of rows) {
           if (r.stage !== st) continue;
           try {
-            await c.session.receive(toWire(st, r.address, round, group, r.payload));
+            await c.session.receive(toWire(st, r.address, round, group, r.payload, r.rejected));
           } catch (err) {
             if (!(err instanceof AggregationError)) throw err;
             if (process.env.TEST_LOG) console.warn('rejected', st, r.address, err.message);

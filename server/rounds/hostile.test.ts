@@ -29,7 +29,12 @@ import {
 const INPUTS = 8;
 const CLASSES = 2;
 const PARAMS = INPUTS * CLASSES + CLASSES;
-const PLAN: Attack[] = ['extreme-words', 'undeclared-weight', 'garbage-unmask-shares'];
+const PLAN: Attack[] = [
+  'extreme-words',
+  'undeclared-weight',
+  'garbage-unmask-shares',
+  'garbage-share-ciphertexts',
+];
 
 async function waitFor(pred: () => Promise<boolean>, ms = 60_000): Promise<void> {
   const until = Date.now() + ms;
@@ -155,17 +160,42 @@ describe('one hostile participant cannot ruin a round or its pay', () => {
     expect([...v.paid.values()].reduce((a, b) => a + b, 0n)).toBe(budget);
   });
 
+  it('garbage share ciphertexts: the peers complain, the sender is left out, the group sums', async () => {
+    const v = await roundView(4);
+    expect(v.round.state).toBe('settled');
+    expect(v.hostile.state).toBe('aggregated');
+    expect(v.hostile.survivors).not.toContain(attacker);
+    expect(v.hostile.survivors).toHaveLength(v.hostile.members.length - 1);
+    expect(v.hostile.offenders).toEqual([{ holder: attacker, secret: 'shares-rejected' }]);
+    // The model moved by the mean of every honest member of both groups (all weights 10).
+    const honest = [...v.honest.members, ...v.hostile.survivors];
+    for (let k = 0; k < PARAMS; k++) {
+      let mean = 0;
+      for (const m of honest) mean += deltas.get(m)![k]! / honest.length;
+      expect(v.after[k]! - v.before[k]!).toBeCloseTo(mean, 4);
+    }
+    // The whole round budget goes to honest members (the estimates decide how), none to it.
+    const budget = (await chain.contracts.bounties.getBounty(BigInt(bountyId))).roundBudget;
+    expect(honest.reduce((a, m) => a + (v.paid.get(m) ?? 0n), 0n)).toBe(budget);
+    expect(v.paid.get(attacker) ?? 0n).toBe(0n);
+    const [{ n }] = (await server.ds.query(
+      `SELECT count(*)::int AS n FROM stage_message WHERE stage IN ('masked', 'rejects')`,
+    )) as { n: number }[];
+    expect(n).toBe(0);
+  });
+
   it('the audit of the published record against the chain passes, left-out groups included', async () => {
     const listing = ServerRounds.parse(
       await (await fetch(`${server.url}/bounties/${bountyId}/rounds`)).json(),
     );
     const record = ScoringRecord.parse(recordFromServerRounds(BigInt(bountyId), listing));
-    expect(record.rounds.map((r) => r.rejected.length)).toEqual([1, 1, 0]);
+    expect(record.rounds.map((r) => r.rejected.length)).toEqual([1, 1, 0, 1]);
+    expect(record.rounds[3]!.rejected[0]!.reason).toMatch(/^EXCLUDED/);
     const chainRounds = await chain.contracts.bounties.recordedRounds(BigInt(bountyId));
     const { roundBudget } = await chain.contracts.bounties.getBounty(BigInt(bountyId));
     const rep = auditBounty(BigInt(bountyId), roundBudget, chainRounds, record);
     expect(rep.findings).toEqual([]);
-    expect(rep.contributions).toBe(18);
-    expect(rep.rows.filter((r) => r.group === null && r.rewardOnChain === 0n)).toHaveLength(6);
+    expect(rep.contributions).toBe(24);
+    expect(rep.rows.filter((r) => r.group === null && r.rewardOnChain === 0n)).toHaveLength(7);
   });
 });

@@ -44,7 +44,14 @@ import { CONFIG } from '../tokens.js';
 import { applyStrategy } from './strategy.js';
 import { encodeStored } from './codec.js';
 import { drawGroups } from './grouping.js';
-import { closeStage, GroupSessions, groupKey, roundKey, type Outgoing } from './group-session.js';
+import {
+  closeStage,
+  GroupSessions,
+  groupKey,
+  REJECTS,
+  roundKey,
+  type Outgoing,
+} from './group-session.js';
 
 const ACTIVE: ReadonlySet<RoundState> = new Set(['open', 'keys', 'shares', 'masked', 'unmask']);
 const NEXT: Record<AgentStage, RoundState> = {
@@ -389,6 +396,13 @@ export class RoundsService implements OnModuleInit {
         samples = s;
         vector = m.vector;
         payload = Buffer.from(m.vector.buffer, m.vector.byteOffset, m.vector.byteLength);
+        if (m.rejected?.length) {
+          // Complaints about undecryptable shares travel with the masked input (SecAgg server).
+          await em.query(
+            `INSERT INTO stage_message (group_id, stage, address, payload) VALUES ($1, $2, $3, $4)`,
+            [row.groupId, REJECTS, address, encodeStored(m.rejected)],
+          );
+        }
       } else {
         payload = encodeStored(msg);
       }
@@ -622,7 +636,11 @@ export class RoundsService implements OnModuleInit {
                 createHash('sha256')
                   .update(new Uint8Array(res.sum.buffer, res.sum.byteOffset, res.sum.byteLength))
                   .digest('hex'),
-              offenders: res.badShares,
+              // Outvoted unmask shares, and members left out because too few accepted their shares.
+              offenders: [
+                ...res.badShares,
+                ...res.excluded.map((holder) => ({ holder, secret: 'shares-rejected' })),
+              ],
             },
           );
           if (res.badShares.length) {
@@ -636,7 +654,7 @@ export class RoundsService implements OnModuleInit {
             [g.id, res.included],
           );
           await em.query(
-            `DELETE FROM stage_message WHERE group_id = $1 AND stage IN ('masked', 'shares')`,
+            `DELETE FROM stage_message WHERE group_id = $1 AND stage IN ('masked', 'shares', 'rejects')`,
             [g.id],
           );
           sums.push({ mean, weight: totalWeight });

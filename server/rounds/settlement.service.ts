@@ -122,10 +122,25 @@ export class SettlementService implements OnModuleInit {
         members: [...g.survivors].sort().map((id) => ({ id, weight: weightOf.get(id) ?? 0 })),
         sumHash: g.sumHash!,
       })),
-      rejected: dropped.map((g) => ({
-        members: [...g.members].sort(),
-        reason: g.dropReason ?? 'dropped',
-      })),
+      // Everyone picked for the round and left out is on the record (and on chain, score and
+      // reward 0) with a reason: whole groups, then members of summed groups outside the sum.
+      rejected: [
+        ...dropped.map((g) => ({
+          members: [...g.members].sort(),
+          reason: g.dropReason ?? 'dropped',
+        })),
+        ...groups.flatMap((g) =>
+          g.members
+            .filter((m) => !g.survivors.includes(m))
+            .sort()
+            .map((m) => ({
+              members: [m],
+              reason: g.offenders.some((o) => o.holder === m && o.secret === 'shares-rejected')
+                ? 'EXCLUDED: too few neighbours could open its shares'
+                : 'DROPPED: left the round before its input was summed',
+            })),
+        ),
+      ],
       utilities,
       // Members whose unmask shares were outvoted: scored, paid nothing this round.
       offenders: [...new Set(groups.flatMap((g) => g.offenders.map((o) => o.holder)))].sort(),

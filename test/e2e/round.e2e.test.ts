@@ -208,12 +208,16 @@ describe('e2e: a bounty trained over the network and settled on chain', () => {
       ),
     ).toBe(true);
 
-    // Every contributor of every round has its contribution event; rewards match the server's.
+    // Everyone picked for a round has its contribution event (those left out, like the killed
+    // agent, with score and reward 0); rewards match the server's.
     const recorded = await chain.contracts.bounties.recordedRounds(BigInt(bountyId));
     for (const r of done) {
       const onChain = recorded.find((x) => Number(x.round) === r.ledgerRound)!;
-      const contributors = r.groups.flatMap((g) => g.survivors).sort();
-      expect(onChain.contributions.map((c) => c.account).sort()).toEqual(contributors);
+      const picked = r.groups.flatMap((g) => g.members).sort();
+      expect(onChain.contributions.map((c) => c.account).sort()).toEqual(picked);
+      const summed = new Set(r.groups.flatMap((g) => g.survivors));
+      for (const c of onChain.contributions)
+        if (!summed.has(c.account)) expect([c.score, c.reward]).toEqual([0n, 0n]);
     }
     const serverRewards = (await (
       await fetch(`${server.url}/bounties/${bountyId}/contributors`)
