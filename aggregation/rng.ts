@@ -2,12 +2,14 @@
  * A small seeded generator (mulberry32) for stochastic rounding and sampling, so that
  * simulations and audits replay exactly. Not for secrets: keys and seeds come from libsodium.
  */
-import { randomBytes } from 'node:crypto';
+// An unseeded generator takes its seed from Web Crypto, which Node and browsers share (the audit's
+// scoring runs in both; node:crypto exists only in Node).
+const randomSeed = (): number => globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
 
 export type Rng = () => number;
 
 export function makeRng(seed?: number): Rng {
-  let s = (seed ?? randomBytes(4).readUInt32LE(0)) >>> 0;
+  let s = (seed ?? randomSeed()) >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;
     let t = s;

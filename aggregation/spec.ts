@@ -11,6 +11,7 @@
  *   so anyone holding the two files can check them against the one bytes32 the registry holds.
  */
 import { concat, keccak256 } from 'ethers';
+import { canonicalJson } from './canonical.js';
 import { check } from './errors.js';
 
 /** What the sponsor registers: the model to train and how rounds are run. */
@@ -49,20 +50,7 @@ export const DEFAULT_WEIGHT_CAP = 1 << 14;
 /** Fewest groups the default trimmed mean applies to (below it, trimming 2 of 4 throws away half). */
 export const DEFAULT_ROBUST_MIN_GROUPS = 5;
 
-/** JSON with object keys sorted at every level (bigints as decimal strings): one string per value. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => {
-    if (typeof v === 'bigint') return v.toString();
-    if (v && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v)) {
-      return Object.fromEntries(
-        Object.keys(v as object)
-          .sort()
-          .map((k) => [k, (v as Record<string, unknown>)[k]]),
-      );
-    }
-    return v;
-  });
-}
+export { canonicalJson } from './canonical.js';
 
 export function specHash(spec: BountySpec): string {
   return keccak256(Buffer.from(canonicalJson(spec), 'utf8'));

@@ -85,3 +85,17 @@ export {
 export { makeStrategy, type StrategyName } from './simulation/strategies.js';
 export { spearman, pearson, ranks } from './simulation/stats.js';
 export { lineChartSvg, type Series, type ChartOptions } from './simulation/svg-chart.js';
+
+// The reward audit (browser-safe; the web app imports client-agent/audit/index.ts by path).
+export {
+  AuditError,
+  auditBounty,
+  parseRecord,
+  recordFromListing,
+  recordFromServerRounds,
+  ScoringRecord,
+  type AuditReport,
+  type AuditRow,
+  type Finding,
+  type FindingKind,
+} from './audit/index.js';

@@ -28,6 +28,13 @@ export {
   type LogQuery,
 } from './tributary.js';
 export {
+  readRecordedRounds,
+  recordedRoundsFromLogs,
+  type EventLog,
+  type LogFilter,
+  type LogSource,
+} from './events.js';
+export {
   leafHash,
   roundRoot,
   roundProofs,

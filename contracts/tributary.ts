@@ -8,16 +8,21 @@ import {
   type ContractRunner,
   type ContractTransactionReceipt,
   type ContractTransactionResponse,
-  type Log,
   type Provider,
   type Signer,
   Interface,
-  zeroPadValue,
-  toBeHex,
 } from 'ethers';
 import { BountiesArtifact, ModelRegistryArtifact, RewardTokenArtifact } from './artifacts/index.js';
 import { ChainError, toChainError } from './errors.js';
+import {
+  readRecordedRounds,
+  type LogQuery,
+  type RecordedContribution,
+  type RecordedRound,
+} from './events.js';
 import { packContribution, roundProofs, roundRoot, type RoundContribution } from './merkle.js';
+
+export type { LogQuery, RecordedContribution, RecordedRound } from './events.js';
 
 export interface TributaryAddresses {
   token: string;
@@ -72,15 +77,6 @@ export interface BountyState {
   validationSetHash: string;
 }
 
-/** A contribution as recorded on chain: its round, its position (leaf index) and its data. */
-export interface RecordedContribution extends RoundContribution {
-  bountyId: bigint;
-  round: bigint;
-  index: number;
-  blockNumber: number;
-  transactionHash: string;
-}
-
 /**
  * A recorded contribution with its Merkle proof: the argument of `claim`, `slash`,
  * `claimRevenue` and `claimContributorLicence`.
@@ -89,16 +85,6 @@ export interface ContributionLeaf extends RoundContribution {
   round: bigint;
   index: number;
   proof: string[];
-}
-
-/** A recorded round, as read back from its events. */
-export interface RecordedRound {
-  bountyId: bigint;
-  round: bigint;
-  modelHash: string;
-  root: string;
-  totalReward: bigint;
-  contributions: RecordedContribution[];
 }
 
 export enum LicenceKind {
@@ -121,16 +107,7 @@ export interface ModelVersion {
   uri: string;
 }
 
-export interface LogQuery {
-  /** First block to scan (default 0). */
-  fromBlock?: number;
-}
-
 const ZERO = '0x0000000000000000000000000000000000000000';
-
-function topic(value: bigint | number): string {
-  return zeroPadValue(toBeHex(value), 32);
-}
 
 function readOnly(c: Contract): Provider {
   const p = c.runner?.provider;
@@ -413,63 +390,14 @@ export class Bounties extends Wrapper {
     round?: bigint | number,
     q: LogQuery = {},
   ): Promise<RecordedRound[]> {
-    const provider = readOnly(this.contract);
-    const topics = (name: string): (string | null)[] => {
-      const t: (string | null)[] = [this.interface.getEvent(name)!.topicHash, topic(bountyId)];
-      if (round !== undefined) t.push(topic(round));
-      return t;
-    };
-    const base = { address: this.address, fromBlock: q.fromBlock ?? 0, toBlock: 'latest' as const };
-    const [roundLogs, contributionLogs] = await Promise.all([
-      provider.getLogs({ ...base, topics: topics('RoundRecorded') }),
-      provider.getLogs({ ...base, topics: topics('ContributionRecorded') }),
-    ]);
-    const byRound = new Map<bigint, Log[]>();
-    for (const log of contributionLogs) {
-      const r = BigInt(log.topics[2] as string);
-      const list = byRound.get(r) ?? [];
-      list.push(log);
-      byRound.set(r, list);
-    }
-    const rounds: RecordedRound[] = [];
-    for (const log of roundLogs) {
-      const parsed = this.interface.parseLog(log)!;
-      const r = parsed.args[1] as bigint;
-      const logs = (byRound.get(r) ?? [])
-        .filter((l) => l.transactionHash === log.transactionHash)
-        .sort((a, b) => a.index - b.index);
-      const contributions = logs.map((l, index): RecordedContribution => {
-        const p = this.interface.parseLog(l)!;
-        return {
-          bountyId,
-          round: r,
-          index,
-          account: p.args[2] as string,
-          commitment: p.args[3] as string,
-          score: p.args[4] as bigint,
-          reward: p.args[5] as bigint,
-          blockNumber: l.blockNumber,
-          transactionHash: l.transactionHash,
-        };
-      });
-      const root = parsed.args[3] as string;
-      if (contributions.length === 0 || roundRoot(contributions) !== root) {
-        throw new ChainError(
-          'CHAIN_FAILURE',
-          [],
-          `round ${r}: events do not match the recorded root`,
-        );
-      }
-      rounds.push({
-        bountyId,
-        round: r,
-        modelHash: parsed.args[2] as string,
-        root,
-        totalReward: parsed.args[5] as bigint,
-        contributions,
-      });
-    }
-    return rounds.sort((a, b) => (a.round < b.round ? -1 : 1));
+    return readRecordedRounds(
+      readOnly(this.contract),
+      this.interface,
+      this.address,
+      bountyId,
+      round,
+      q,
+    );
   }
 
   /** The contributions of one round in leaf order (empty when the round is not recorded). */

@@ -14,7 +14,7 @@
  * which field changed (the pass/fail itself rests on the chain alone).
  */
 import { AbiCoder, getAddress, keccak256, toUtf8Bytes } from 'ethers';
-import { canonicalJson } from '../spec.js';
+import { canonicalJson } from '../canonical.js';
 import type { RoundRecord } from './round.js';
 
 export const ROUND_RECORD_FORMAT = 'tributary-round-record/2';

@@ -3,15 +3,18 @@
  * aggregator, PostgreSQL, Redis and anvil: six in-process agents run two SecAgg+ rounds while the
  * bounty page is open; the page must show the round advance live, the chart gain a point per scored
  * round, the contributors and model versions the REST routes list; the catalogue filters, the
- * contributor page is reached by keyboard, and nothing is logged to the console as an error.
+ * contributor page is reached by keyboard; the Audit page re-derives every reward in the browser
+ * from the chain's events and passes, and fails naming the round and the field on a record with one
+ * utility changed; nothing is logged to the console as an error.
  * Screenshots go to test/artifacts/web/.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Wallet } from 'ethers';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { io } from 'socket.io-client';
+import { auditBounty, recordFromListing } from '../../client-agent/audit/index.js';
 import { ProtocolAgent } from '../../client-agent/protocol/index.js';
 import type { RunningServer } from '../../server/app.js';
 import type { Chain } from '../../server/chain/chain.service.js';
@@ -395,6 +398,106 @@ describe('e2e: the web app during a live round', () => {
     await page.getByRole('heading', { level: 1, name: `Bounty #${bountyId}` }).waitFor();
     await page.close();
   });
+
+  it('the audit page re-derives every reward in the browser: PASS, and FAIL on a tampered record', async () => {
+    // The build's audit code has no Node built-ins (aggregation/prg.ts's ChaCha20 stays out, and
+    // so do spec.ts's Buffer encodings).
+    const dist = join(here, '..', '..', 'web', 'dist', 'assets');
+    for (const f of readdirSync(dist).filter((x) => x.endsWith('.js'))) {
+      const js = readFileSync(join(dist, f), 'utf8');
+      expect([
+        f,
+        /browser-external|from ?"node:|(^|[^.\w])Buffer\.(from|alloc|concat)/.test(js),
+      ]).toEqual([f, false]);
+    }
+    const listing = (await (await fetch(`${server.url}/bounties/${bountyId}/rounds`)).json()) as {
+      state: string;
+    }[];
+    expect(listing.filter((r) => r.state === 'settled')).toHaveLength(2);
+
+    // The bounty page states the verdict too.
+    const page = await openPage(`/bounty/${bountyId}`);
+    await page.locator('.audit-status[data-verdict="pass"]').waitFor({ timeout: 20_000 });
+    await page.getByRole('link', { name: 're-derive every reward in your browser' }).click();
+    await page.getByRole('heading', { level: 1, name: `Audit of bounty #${bountyId}` }).waitFor();
+    expect(page.url()).toBe(`${server.url}/bounty/${bountyId}/audit`);
+    const verdict = page.locator('.verdict[data-verdict]');
+    await verdict.waitFor({ timeout: 20_000 });
+    expect(await verdict.getAttribute('data-verdict')).toBe('pass');
+    expect(await page.inputValue('input[name="rpc"]')).toBe(chain.url);
+
+    // The same audit in Node over the same chain and record: the page shows its rows and amounts.
+    const id = BigInt(bountyId);
+    const b = await chain.contracts.bounties.getBounty(id);
+    const onChain = await chain.contracts.bounties.recordedRounds(id);
+    const { record } = recordFromListing(id, listing, new Set(onChain.map((r) => Number(r.round))));
+    const node = auditBounty(id, b.roundBudget, onChain, record);
+    expect(node.pass).toBe(true);
+    const rows = page.locator('table.audit tbody tr');
+    expect(await rows.count()).toBe(node.rows.length);
+    expect(node.rows.length).toBe(2 * AGENTS);
+    expect(await page.locator('table.audit tbody tr[data-pass="false"]').count()).toBe(0);
+    const first = node.rows[0]!;
+    const row = page.locator(
+      `section.audit-round[data-round="${first.round}"] tr[data-client="${first.client}"]`,
+    );
+    // A round pays less than one token here (6 000 000 units over two rounds): shown in units.
+    const cells = await row.locator('td').allTextContents();
+    expect(first.rewardOnChain! > 0n).toBe(true);
+    expect(cells[4]).toBe(new Intl.NumberFormat('en').format(first.rewardOnChain!));
+    expect(cells[5]).toBe(cells[4]);
+    expect(cells[6]).toBe('bound');
+    await shot(page, 'audit-pass');
+
+    // One utility of round 1 changed: the commitments on chain name round 1 and `utilities`.
+    const tampered = structuredClone(record);
+    tampered.rounds[0]!.utilities[1]! += 0.01;
+    await page.getByLabel(/a record of my own/).check();
+    await page.locator('input[name="record-file"]').setInputFiles({
+      name: 'tampered.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(JSON.stringify(tampered)),
+    });
+    // The file is read into the text area (pretty-printed), where it can be read and edited.
+    await page.waitForFunction(
+      `document.querySelector('textarea[name="record"]').value.includes('"utilities": [')`,
+    );
+    await page.getByRole('button', { name: 'Run the audit' }).click();
+    await page.locator('.verdict[data-verdict="fail"]').waitFor({ timeout: 20_000 });
+    const finding = page.locator('ul.findings li[data-kind="COMMITMENT_MISMATCH"]');
+    expect(await finding.count()).toBe(1);
+    expect(await finding.getAttribute('data-round')).toBe('1');
+    expect(await finding.getAttribute('data-fields')).toBe('utilities');
+    expect(await finding.textContent()).toContain('utilities');
+    expect(await page.locator('section.audit-round[data-round="1"] .badge-fail').count()).toBe(1);
+    // Round 2's record is untouched (its commitments hold), though its least-squares estimates rest
+    // on round 1's group values, so its rewards may no longer follow.
+    expect(
+      await page.locator('ul.findings li[data-round="2"][data-kind="COMMITMENT_MISMATCH"]').count(),
+    ).toBe(0);
+    await shot(page, 'audit-tampered');
+
+    // Pasted text works the same way, by keyboard: the honest record passes again.
+    await page.locator('textarea[name="record"]').fill(JSON.stringify(record));
+    await page.locator('textarea[name="record"]').focus();
+    await page.keyboard.press('Tab'); // the file input
+    await page.keyboard.press('Tab'); // the run button
+    await page.keyboard.press('Enter');
+    await page.locator('.verdict[data-verdict="pass"]').waitFor({ timeout: 20_000 });
+    // A record that is not one cannot be audited: a typed message, not a crash.
+    await page.locator('textarea[name="record"]').fill('{"format": "something else"}');
+    await page.getByRole('button', { name: 'Run the audit' }).click();
+    await page.locator('.verdict[data-verdict="error"]').waitFor();
+    expect(await page.locator('.verdict[data-verdict="error"]').textContent()).toContain(
+      'malformed',
+    );
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByLabel(/the one the aggregator publishes/).check();
+    await page.getByRole('button', { name: 'Run the audit' }).click();
+    await page.locator('.verdict[data-verdict="pass"]').waitFor({ timeout: 20_000 });
+    await shot(page, 'audit-phone');
+    await page.close();
+  }, 90_000);
 
   it('logged no console error on any page', () => {
     expect(consoleErrors).toEqual([]);

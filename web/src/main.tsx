@@ -1,8 +1,12 @@
-/** The web app: a catalogue of bounties, a live page per bounty, a page per contributor. */
+/**
+ * The web app: a catalogue of bounties, a live page per bounty, the reward audit of a bounty, a page
+ * per contributor.
+ */
 import '@picocss/pico/css/pico.min.css';
 import './style.css';
 import { render } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
+import { Audit } from './pages/Audit.js';
 import { Bounty } from './pages/Bounty.js';
 import { Catalogue } from './pages/Catalogue.js';
 import { Contributor } from './pages/Contributor.js';
@@ -14,6 +18,8 @@ function Page({ route }: { route: Route }) {
       return <Catalogue />;
     case 'bounty':
       return <Bounty id={route.id} key={route.id} />;
+    case 'audit':
+      return <Audit id={route.id} key={route.id} />;
     case 'contributor':
       return <Contributor address={route.address} key={route.address} />;
     case 'not-found':
@@ -48,9 +54,11 @@ function App() {
     document.title =
       route.page === 'bounty'
         ? `Bounty #${route.id} · Tributary`
-        : route.page === 'contributor'
-          ? `Contributor ${route.address.slice(0, 10)}… · Tributary`
-          : 'Tributary';
+        : route.page === 'audit'
+          ? `Audit of bounty #${route.id} · Tributary`
+          : route.page === 'contributor'
+            ? `Contributor ${route.address.slice(0, 10)}… · Tributary`
+            : 'Tributary';
   }, [path]);
   return (
     <>

@@ -9,6 +9,7 @@ import { useEffect, useState } from 'preact/hooks';
 export type Route =
   | { page: 'catalogue' }
   | { page: 'bounty'; id: number }
+  | { page: 'audit'; id: number }
   | { page: 'contributor'; address: string }
   | { page: 'not-found'; path: string };
 
@@ -16,6 +17,8 @@ export function parseRoute(path: string): Route {
   if (path === '/' || path === '') return { page: 'catalogue' };
   let m = /^\/bounty\/(\d+)\/?$/.exec(path);
   if (m) return { page: 'bounty', id: Number(m[1]) };
+  m = /^\/bounty\/(\d+)\/audit\/?$/.exec(path);
+  if (m) return { page: 'audit', id: Number(m[1]) };
   m = /^\/contributor\/(0x[0-9a-fA-F]{40})\/?$/.exec(path);
   if (m) return { page: 'contributor', address: m[1]! };
   return { page: 'not-found', path };
@@ -24,6 +27,7 @@ export function parseRoute(path: string): Route {
 export const href = {
   catalogue: () => '/',
   bounty: (id: number) => `/bounty/${id}`,
+  audit: (id: number) => `/bounty/${id}/audit`,
   contributor: (address: string) => `/contributor/${address}`,
 };
 

@@ -125,6 +125,14 @@ export function Bounty({ id }: { id: number }) {
         <RoundsTable rounds={rounds} />
       </section>
 
+      <section aria-labelledby="audit-h">
+        <h2 id="audit-h">Audit</h2>
+        <AuditStatus
+          bountyId={bounty.id}
+          settled={rounds.filter((r) => r.state === 'settled').length}
+        />
+      </section>
+
       <section aria-labelledby="contrib-h">
         <h2 id="contrib-h">Contributors</h2>
         <ContributorsTable contributors={contributors} />
@@ -197,6 +205,38 @@ function Facts({
         </dd>
       </div>
     </dl>
+  );
+}
+
+/**
+ * The audit's verdict over the rounds settled so far, run in this browser against the chain the
+ * aggregator names (the Audit page lets the user choose the chain and the record).
+ */
+function AuditStatus({ bountyId, settled }: { bountyId: number; settled: number }) {
+  const verdict = useLoad(async () => {
+    if (settled === 0) return null;
+    const [{ runAudit }, chain] = await Promise.all([import('../audit-run.js'), api.chain()]);
+    return (
+      await runAudit({ rpcUrl: chain.rpcUrl, bounties: chain.contracts.bounties }, BigInt(bountyId))
+    ).report;
+  }, [bountyId, settled]);
+  const link = <Link href={href.audit(bountyId)}>re-derive every reward in your browser</Link>;
+  if (verdict.state === 'loading') return <p aria-busy="true">Auditing the settled rounds…</p>;
+  if (verdict.state === 'error')
+    return (
+      <p class="audit-status" data-verdict="error">
+        <span class="badge badge-fail">not audited</span> {verdict.error.message} · {link}
+      </p>
+    );
+  if (verdict.value === null)
+    return <p class="muted audit-status">No round is settled on chain yet · {link}</p>;
+  const r = verdict.value;
+  return (
+    <p class="audit-status" data-verdict={r.pass ? 'pass' : 'fail'}>
+      <span class={`badge badge-${r.pass ? 'pass' : 'fail'}`}>{r.pass ? 'PASS' : 'FAIL'}</span>{' '}
+      {r.contributions} rewards in {r.roundsOnChain} round(s) re-derived from the published record
+      and compared with the chain, {r.findings.length} finding(s) · {link}
+    </p>
   );
 }
 

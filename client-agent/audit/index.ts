@@ -1,0 +1,27 @@
+// The reward audit shared by `tributary audit` and the web app (browser-safe: no node: imports).
+export {
+  auditBounty,
+  type AuditReport,
+  type AuditRow,
+  type Finding,
+  type FindingKind,
+} from './audit.js';
+export { AuditError, type AuditErrorCode } from './errors.js';
+export {
+  RECORD_FORMAT,
+  RecordGroup,
+  RecordMember,
+  RecordRound,
+  RejectedGroup,
+  ScoringRecord,
+  ServerRound,
+  ServerRounds,
+  parseRecord,
+  recordCommitment,
+  recordFromListing,
+  recordFromServerRounds,
+  roundRecordHash,
+  toLedger,
+  toRoundRecord,
+  type RecordDigests,
+} from './record.js';
