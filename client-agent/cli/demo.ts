@@ -33,12 +33,12 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Starts server/main.ts in a child process and waits until it answers. */
+/** Starts server/main.ts in a child process on `port` and waits until it answers. */
 async function startServer(
   env: NodeJS.ProcessEnv,
+  port: number,
   log: (l: string) => void,
 ): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'server', 'main.ts')], {
     cwd: ROOT,
     env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
@@ -164,6 +164,63 @@ async function step(
   return doc;
 }
 
+interface RoundMetric {
+  round: number;
+  /** Validation loss of the model after the round (the scoring record's full coalition). */
+  loss: number;
+  /** Of the model the round started from. */
+  before: number;
+}
+
+interface RoundProgress {
+  /** Stops following; resolves to every round reported. */
+  stop(): Promise<RoundMetric[]>;
+}
+
+/**
+ * Reports each round's validation loss as soon as the aggregator has scored it (its published
+ * scoring record: utilities are negative validation loss, the full coalition is the model with
+ * every group's update). The aggregator computes no accuracy today, so none is shown.
+ */
+function followRounds(server: string, id: string, log: (l: string) => void): RoundProgress {
+  const seen: RoundMetric[] = [];
+  let stopped = false;
+  const poll = async () => {
+    const r = await fetch(`${server}/bounties/${id}/rounds`).catch(() => undefined);
+    if (!r?.ok) return;
+    const rows = (await r.json()) as {
+      ledgerRound: number | null;
+      scoring: { record: { utilities: number[]; metric?: string } } | null;
+    }[];
+    for (const row of rows.sort((a, b) => (a.ledgerRound ?? 0) - (b.ledgerRound ?? 0))) {
+      const u = row.scoring?.record.utilities;
+      if (row.ledgerRound === null || !u?.length || seen.some((m) => m.round === row.ledgerRound))
+        continue;
+      const m = { round: row.ledgerRound, loss: -u[u.length - 1]!, before: -u[0]! };
+      seen.push(m);
+      log(
+        `round ${m.round} scored: validation loss ${m.loss.toFixed(4)} (the model before it: ${m.before.toFixed(4)})`,
+      );
+    }
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      await poll();
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  })();
+  return {
+    async stop() {
+      if (!stopped) {
+        stopped = true;
+        await loop;
+        await poll(); // rounds scored since the last poll
+      }
+      return seen;
+    },
+  };
+}
+
 async function demo(io: Io, runner: Runner, g: GlobalOptions, o: DemoOptions): Promise<void> {
   const agents = parseCount(o.agents, '--agents', 3);
   const rounds = parseCount(o.rounds, '--rounds');
@@ -172,6 +229,11 @@ async function demo(io: Io, runner: Runner, g: GlobalOptions, o: DemoOptions): P
   let chain: DevChain | undefined;
   let server: ChildProcess | undefined;
   const tag = randomBytes(3).toString('hex');
+  // The dashboard's address comes first, so a person can open it while the stack starts.
+  const port = g.server ? undefined : await freePort();
+  const dashboard = g.server ?? `http://127.0.0.1:${port}`;
+  log(`dashboard: ${dashboard}/ (the web app; live rounds, rewards and the audit)`);
+  let progress: RoundProgress | undefined;
   try {
     chain = await startDevChain({ accounts: agents + 2 });
     log(`anvil on ${chain.url}`);
@@ -189,7 +251,9 @@ async function demo(io: Io, runner: Runner, g: GlobalOptions, o: DemoOptions): P
       DATA_DIR: join(o.dir, 'server'),
     };
     await mkdir(join(o.dir, 'server'), { recursive: true });
-    const started = g.server ? { url: g.server, child: undefined } : await startServer(env, log);
+    const started = g.server
+      ? { url: g.server, child: undefined }
+      : await startServer(env, port!, log);
     server = started.child;
     const dep: Deployment = {
       rpcUrl: chain.url,
@@ -231,7 +295,8 @@ async function demo(io: Io, runner: Runner, g: GlobalOptions, o: DemoOptions): P
       cmdEnv,
     )) as { bountyId: string };
     const id = String(created.bountyId);
-    log(`bounty ${id} funded`);
+    log(`bounty ${id} funded; follow it at ${dashboard}/bounty/${id}`);
+    progress = followRounds(started.url, id, log);
     const joins = agentKeys
       .slice(0, agents)
       .map((key, i) =>
@@ -256,6 +321,7 @@ async function demo(io: Io, runner: Runner, g: GlobalOptions, o: DemoOptions): P
         ),
       );
     const results = (await Promise.all(joins)) as { account: string; rounds: unknown[] }[];
+    const metrics = await progress.stop();
     log(
       `${results.length} agents took part in ${Math.max(...results.map((r) => r.rounds.length))} rounds`,
     );
@@ -272,7 +338,16 @@ async function demo(io: Io, runner: Runner, g: GlobalOptions, o: DemoOptions): P
       [...base, 'model', 'download', id, '--out', join(o.dir, `model-${id}`)],
       io.env,
     );
-    const summary = { deployment: depFile, bountyId: id, agents: results, claims, audit, model };
+    const summary = {
+      dashboard: `${dashboard}/bounty/${id}`,
+      deployment: depFile,
+      bountyId: id,
+      validation: metrics,
+      agents: results,
+      claims,
+      audit,
+      model,
+    };
     if (g.json) io.stdout(toJson(summary) + '\n');
     else {
       const rep = audit as { pass: boolean; findings: unknown[]; rows: unknown[] };
@@ -287,23 +362,29 @@ async function demo(io: Io, runner: Runner, g: GlobalOptions, o: DemoOptions): P
           ]),
         ) +
           fields([
-            ['bounty', id],
+            ['bounty', `${id}, ${dashboard}/bounty/${id}`],
+            [
+              'validation loss',
+              metrics.map((m) => `round ${m.round}: ${m.loss.toFixed(4)}`).join(', ') || '-',
+            ],
             [
               'audit',
               `${rep.pass ? 'PASS' : 'FAIL'} (${rep.rows.length} rewards re-derived, ${rep.findings.length} findings)`,
             ],
             ['model', `version ${m.version} in ${m.dir}, hash ${m.artifactHash} matches the chain`],
             ['deployment', depFile],
+            ['audit in the browser', `${dashboard}/bounty/${id}/audit`],
           ]),
       );
     }
     if (o.keep) {
       log(
-        `the stack keeps running: try tributary --deployment ${depFile} bounty list; Ctrl-C stops it`,
+        `the stack keeps running: open ${dashboard}/bounty/${id}, or try tributary --deployment ${depFile} bounty list; Ctrl-C stops it`,
       );
       await new Promise<void>((r) => process.once('SIGINT', () => r()));
     }
   } finally {
+    await progress?.stop();
     if (server && server.exitCode === null) {
       server.kill('SIGTERM');
       await new Promise((r) => server!.once('exit', r));

@@ -21,7 +21,9 @@ async function main(): Promise<void> {
   const quick = args.includes('--quick');
   const names = args.filter((a) => !a.startsWith('--'));
   if (names.length === 0) {
-    console.error('usage: npm run bench -- <aggregation|gas|accuracy|round> [--quick]');
+    console.error(
+      'usage: npm run bench -- <aggregation|gas|accuracy|round|robustness|web> [--quick]',
+    );
     process.exit(2);
   }
   // Machines are shared: ask for a larger share of the CPU when allowed (root), so that both

@@ -263,7 +263,7 @@ function Report({ run, source, n }: { run: AuditRun; source: Source; n: number }
         data-verdict={r.pass ? 'pass' : 'fail'}
         data-run={n}
         data-total-ms={(run.ms.chain + run.ms.record + run.ms.audit).toFixed(2)}
-        data-chain-ms={Math.round(run.ms.chain)}
+        data-chain-ms={run.ms.chain.toFixed(2)}
         data-audit-ms={run.ms.audit.toFixed(2)}
       >
         <p class="verdict-word">{r.pass ? 'PASS' : 'FAIL'}</p>
