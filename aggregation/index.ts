@@ -108,7 +108,13 @@ export {
   type RecordGroup,
   type RejectedGroup,
 } from './contribution/commitment.js';
-export { decodeFrame, encodeFrame, FrameError } from './secagg/frame.js';
+export {
+  decodeFrame,
+  DEFAULT_FRAME_LIMITS,
+  encodeFrame,
+  FrameError,
+  type FrameLimits,
+} from './secagg/frame.js';
 export {
   canonicalJson,
   DEFAULT_ROBUST_MIN_GROUPS,

@@ -1,6 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { DataSource as DataSourceToken } from 'typeorm';
+import { RateLimiter } from './abuse/rate-limits.js';
+import { EdgeRedis } from './abuse/redis.js';
 import { AuthController } from './auth/auth.controller.js';
 import { AuthService } from './auth/auth.service.js';
 import { BountiesController } from './bounties/bounties.controller.js';
@@ -34,6 +36,8 @@ export class AppModule {
         { provide: DataSourceToken, useValue: ds },
         { provide: CHAIN_ID, useValue: chain.chainId },
         { provide: ChainService, useFactory: () => new ChainService(chain) },
+        EdgeRedis,
+        RateLimiter,
         AuthService,
         Hub,
         QueueService,

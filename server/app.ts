@@ -8,18 +8,20 @@ import { Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { JsonRpcProvider, Wallet } from 'ethers';
+import helmet from 'helmet';
 import type { DataSource } from 'typeorm';
 import { AppModule } from './app.module.js';
 import type { Chain } from './chain/chain.service.js';
-import type { ServerConfig } from './config.js';
+import { registerBodyBytes, SMALL_BODY_BYTES, type ServerConfig } from './config.js';
 import { openDataSource } from './db/datasource.js';
-import { ErrorFilter } from './errors.filter.js';
+import { bodyParserError, ErrorFilter } from './errors.filter.js';
 import { RedisIoAdapter } from './gateway/redis-io.adapter.js';
 import {
   startEmbeddedPostgres,
   startEmbeddedRedis,
   type EmbeddedService,
 } from './infra/embedded.js';
+import { LICENCE_HEADERS } from './models/licence.js';
 import { QueueService } from './queue/queue.service.js';
 import { mountDocs } from './web/openapi.js';
 import { serveWeb } from './web/static.js';
@@ -38,6 +40,52 @@ export interface StartOptions {
   /** An already connected chain (tests share one anvil between server and agents). */
   chain?: Chain;
   logger?: LogLevel[] | false;
+}
+
+/**
+ * Security headers (helmet). The web app loads only its own scripts and styles (uPlot sets inline
+ * styles, tfjs may compile WebAssembly); it reads the chain's RPC wherever GET /chain says it is,
+ * so `connect-src` allows any http(s) and ws(s) origin. Nothing may frame it.
+ */
+function securityHeaders(): Parameters<typeof helmet>[0] {
+  return {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", "'wasm-unsafe-eval'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        fontSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'", 'http:', 'https:', 'ws:', 'wss:'],
+        workerSrc: ["'self'", 'blob:'],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    // Downloads are fetched cross-origin by other tools' pages through CORS; no-cors embedding of
+    // our responses by other sites stays refused.
+    crossOriginResourcePolicy: { policy: 'same-site' },
+    frameguard: { action: 'deny' },
+  };
+}
+
+function isJson(contentType: unknown): boolean {
+  return typeof contentType === 'string' && /^application\/([\w.+-]+\+)?json\b/i.test(contentType);
+}
+
+/** The body parser's errors (too large, malformed JSON) in the routes' error shape. */
+function bodyErrors(
+  err: unknown,
+  _req: unknown,
+  res: { status(n: number): { json(b: unknown): void } },
+  next: (err?: unknown) => void,
+): void {
+  const e = bodyParserError(err);
+  if (!e) return next(err);
+  res.status(e.status).json({ error: { code: e.code, message: e.message } });
 }
 
 export function makeProvider(url: string): JsonRpcProvider {
@@ -88,9 +136,30 @@ export async function startServer(
     logger: opts.logger ?? ['log', 'warn', 'error'],
     bodyParser: true,
   });
-  app.useBodyParser('json', { limit: '512mb' });
+  // Body limits: POST /bounties carries the initial weights and the validation set, so its limit
+  // follows from the model and validation caps (the service then checks the exact lengths the
+  // spec implies before decoding); every other route takes a few kilobytes.
+  app.useBodyParser('json', {
+    limit: registerBodyBytes(cfg),
+    type: (req: { method?: string; url?: string; headers: Record<string, unknown> }) =>
+      req.method === 'POST' &&
+      /^\/bounties\/?(\?|$)/.test(req.url ?? '') &&
+      isJson(req.headers['content-type']),
+  });
+  app.useBodyParser('json', { limit: SMALL_BODY_BYTES });
+  app.use(bodyErrors);
   // Model downloads are large and carry their hash; no per-response ETag hashing.
   app.set('etag', false);
+  app.disable('x-powered-by');
+  app.use(helmet(securityHeaders()));
+  app.enableCors({
+    origin: cfg.corsOrigins,
+    methods: ['GET', 'HEAD', 'POST'],
+    allowedHeaders: ['content-type', ...Object.values(LICENCE_HEADERS)],
+    exposedHeaders: ['x-model-hash', 'retry-after'],
+    credentials: false,
+    maxAge: 600,
+  });
   app.useGlobalFilters(new ErrorFilter());
   app.enableShutdownHooks();
   const io = new RedisIoAdapter(app, {

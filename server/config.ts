@@ -1,3 +1,6 @@
+import { parseRateLimits, type RateLimits } from './abuse/rate-limits.js';
+import { base64Length } from './input.js';
+
 /** Server configuration, read once from the environment (or given directly by tests and benchmarks). */
 export interface ServerConfig {
   /** HTTP + Socket.IO port; 0 picks a free one. */
@@ -23,10 +26,26 @@ export interface ServerConfig {
   dataDir: string;
   /** Largest Socket.IO message, bytes. Must exceed the largest masked vector. */
   maxMessageBytes: number;
+  /**
+   * Most parameters a bounty's model may have. Its masked vectors (4 bytes a word, plus the weight
+   * word) must fit in a socket message, so the default follows from `maxMessageBytes`.
+   */
+  maxModelParams: number;
+  /** Largest validation set (canonical encoding), bytes. */
+  maxValidationBytes: number;
   /** Stage deadlines, milliseconds. */
   stageTimeoutsMs: { keys: number; shares: number; masked: number; unmask: number };
   /** Seconds a sign-in challenge stays valid. */
   challengeTtlS: number;
+  /** Challenges, sign-ins, joins and stage messages per key and window (`RATE_LIMITS`), or off. */
+  rateLimits: RateLimits;
+  /**
+   * The aggregator's origin as agents reach it (`https://agg.example.org`), signed into every
+   * sign-in challenge. Unset: the origin each request was addressed to (its Host header).
+   */
+  publicUrl?: string;
+  /** Origins allowed by CORS on the REST routes (`CORS_ORIGINS`, comma-separated; `*` any). */
+  corsOrigins: string[] | '*';
   /** An agent disconnected this long in a stage it owes a message for counts as dropped. */
   dropoutGraceMs: number;
   /** After enough agents are online, wait this long for more before opening a round. */
@@ -39,6 +58,11 @@ export interface ServerConfig {
   lanes: 'all' | 'rounds' | 'settlement' | 'none';
 }
 
+function corsOf(v: string | undefined): ServerConfig['corsOrigins'] {
+  if (!v || v.trim() === '*') return '*';
+  return v.split(',').map((o) => new URL(o.trim()).origin);
+}
+
 function lanesOf(v: string | undefined): ServerConfig['lanes'] {
   const lanes = ['all', 'rounds', 'settlement', 'none'] as const;
   if (!v) return 'all';
@@ -46,6 +70,29 @@ function lanesOf(v: string | undefined): ServerConfig['lanes'] {
     throw new Error(`WORKER_LANES must be one of ${lanes.join(', ')}`);
   return v as ServerConfig['lanes'];
 }
+
+/** Room left in a socket message for the frame header and the envelope around a masked vector. */
+const FRAME_SLACK_BYTES = 64 * 1024;
+
+/** Most parameters whose masked vector (one 32-bit word each, plus the weight word) fits a message. */
+export function modelParamsFor(maxMessageBytes: number): number {
+  return Math.max(0, Math.floor((maxMessageBytes - FRAME_SLACK_BYTES) / 4) - 1);
+}
+
+/**
+ * Body limit of `POST /bounties`, from the model and validation caps: the initial weights (4 bytes
+ * a parameter) and the validation set, both base64, plus 1 MiB for the spec and the JSON around.
+ */
+export function registerBodyBytes(
+  config: Pick<ServerConfig, 'maxModelParams' | 'maxValidationBytes'>,
+): number {
+  return (
+    base64Length(4 * config.maxModelParams) + base64Length(config.maxValidationBytes) + (1 << 20)
+  );
+}
+
+/** Body limit of every other JSON route (`POST /auth/challenge` is the only other one). */
+export const SMALL_BODY_BYTES = 16 * 1024;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const num = (name: string, dflt: number): number => {
@@ -55,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     if (!Number.isFinite(n)) throw new Error(`${name} must be a number, got ${v}`);
     return n;
   };
+  const maxMessageBytes = num('MAX_MESSAGE_BYTES', 64 * 1024 * 1024);
   return {
     port: num('PORT', 3000),
     host: env.HOST ?? '0.0.0.0',
@@ -69,7 +117,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       ? (JSON.parse(env.CONTRACT_ADDRESSES) as Record<string, string>)
       : undefined,
     dataDir: env.DATA_DIR || '.data',
-    maxMessageBytes: num('MAX_MESSAGE_BYTES', 64 * 1024 * 1024),
+    maxMessageBytes,
+    maxModelParams: num('MAX_MODEL_PARAMS', modelParamsFor(maxMessageBytes)),
+    maxValidationBytes: num('MAX_VALIDATION_BYTES', 32 * 1024 * 1024),
     stageTimeoutsMs: {
       keys: num('STAGE_KEYS_MS', 10_000),
       shares: num('STAGE_SHARES_MS', 10_000),
@@ -77,6 +127,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       unmask: num('STAGE_UNMASK_MS', 10_000),
     },
     challengeTtlS: num('CHALLENGE_TTL_S', 300),
+    rateLimits: parseRateLimits(env.RATE_LIMITS),
+    publicUrl: env.PUBLIC_URL ? new URL(env.PUBLIC_URL).origin : undefined,
+    corsOrigins: corsOf(env.CORS_ORIGINS),
     gatherMs: num('ROUND_GATHER_MS', 1000),
     dropoutGraceMs: num('DROPOUT_GRACE_MS', 3000),
     lanes: lanesOf(env.WORKER_LANES),

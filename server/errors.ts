@@ -18,6 +18,12 @@ export const ErrorCodes = [
   'BOUNTY_NOT_FUNDED',
   'BOUNTY_MISMATCH',
   'NO_LICENCE',
+  /** A body, frame or model larger than this server accepts. */
+  'TOO_LARGE',
+  /** Too many requests of one kind from one address or wallet (REST: with `Retry-After`). */
+  'RATE_LIMITED',
+  /** Told to a socket when a newer sign-in of the same wallet takes its place. */
+  'SESSION_REPLACED',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];

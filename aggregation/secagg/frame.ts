@@ -42,17 +42,49 @@ export class FrameError extends AggregationError {
   }
 }
 
-export function decodeFrame<T = unknown>(frame: Uint8Array): T {
+/**
+ * Bounds a decoder checks before it allocates anything. The largest stage message (unmask: at most
+ * 256 + 256 shares and the seeds of dropped neighbours) has about 800 byte fields; a frame of 15 MiB
+ * of zero bytes would otherwise decode as about 4 million empty parts.
+ */
+export interface FrameLimits {
+  /** Most byte fields (default 4,096). */
+  maxParts?: number;
+  /** Most bytes in all byte fields together (default: no bound beyond the frame's own length). */
+  maxPartBytes?: number;
+  /** Longest header JSON, bytes (default 1 MiB). */
+  maxHeaderBytes?: number;
+}
+
+export const DEFAULT_FRAME_LIMITS = {
+  maxParts: 4096,
+  maxPartBytes: Number.MAX_SAFE_INTEGER,
+  maxHeaderBytes: 1 << 20,
+} as const;
+
+export function decodeFrame<T = unknown>(frame: Uint8Array, limits: FrameLimits = {}): T {
+  const { maxParts, maxPartBytes, maxHeaderBytes } = { ...DEFAULT_FRAME_LIMITS, ...limits };
   const b = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
   if (b.length < 4) throw new FrameError('frame too short');
   const hl = b.readUInt32LE(0);
+  if (hl > maxHeaderBytes) throw new FrameError(`frame header over ${maxHeaderBytes} bytes`);
   if (4 + hl > b.length) throw new FrameError('frame header truncated');
-  const parts: Uint8Array[] = [];
-  let off = 4 + hl;
-  while (off < b.length) {
+  // First pass: count the parts and their bytes, allocating nothing.
+  let count = 0;
+  let total = 0;
+  for (let off = 4 + hl; off < b.length;) {
     if (off + 4 > b.length) throw new FrameError('frame part truncated');
     const len = b.readUInt32LE(off);
     if (off + 4 + len > b.length) throw new FrameError('frame part truncated');
+    if (++count > maxParts) throw new FrameError(`frame has more than ${maxParts} parts`);
+    total += len;
+    if (total > maxPartBytes) throw new FrameError(`frame parts over ${maxPartBytes} bytes`);
+    off += 4 + len;
+  }
+  const parts: Uint8Array[] = [];
+  let off = 4 + hl;
+  while (off < b.length) {
+    const len = b.readUInt32LE(off);
     // A fresh, aligned Uint8Array (not a Buffer, not an unaligned view): word vectors are read
     // through Uint32Array views, which need 4-byte alignment.
     const part = new Uint8Array(len);

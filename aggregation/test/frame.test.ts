@@ -27,4 +27,19 @@ describe('binary frames', () => {
     const notJson = Buffer.concat([Buffer.from([3, 0, 0, 0]), Buffer.from('{{{')]);
     expect(() => decodeFrame(notJson)).toThrow(FrameError);
   });
+
+  it('bounds parts, their bytes and the header before allocating', () => {
+    // 15 MiB of zero bytes: an empty header and about 4 million empty parts.
+    const zeros = new Uint8Array(15 << 20);
+    const t0 = performance.now();
+    expect(() => decodeFrame(zeros)).toThrow(/more than 4096 parts/);
+    expect(performance.now() - t0).toBeLessThan(200);
+    const many = encodeFrame({ a: Array.from({ length: 10 }, () => new Uint8Array(1)) });
+    expect(() => decodeFrame(many, { maxParts: 9 })).toThrow(FrameError);
+    expect(decodeFrame<{ a: Uint8Array[] }>(many, { maxParts: 10 }).a).toHaveLength(10);
+    const big = encodeFrame({ a: new Uint8Array(100), b: new Uint8Array(100) });
+    expect(() => decodeFrame(big, { maxPartBytes: 199 })).toThrow(/over 199 bytes/);
+    const header = encodeFrame({ s: 'x'.repeat(1000) });
+    expect(() => decodeFrame(header, { maxHeaderBytes: 999 })).toThrow(/header over/);
+  });
 });

@@ -80,7 +80,7 @@ export async function downloadHeaders(
   version: bigint,
 ): Promise<Record<string, string>> {
   if (!wallet) return {};
-  const expiry = Math.floor(Date.now() / 1000) + 300;
+  const expiry = Math.floor(Date.now() / 1000) + 30; // the server takes at most 60 s
   const signature = await wallet.signMessage(downloadMessage(Number(id), Number(version), expiry));
   return {
     'x-tributary-address': wallet.address,

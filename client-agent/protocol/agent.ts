@@ -245,7 +245,7 @@ export class ProtocolAgent {
   async downloadHeaders(modelUrl: string): Promise<Record<string, string>> {
     const m = /\/models\/(\d+)\/versions\/(\d+)\//.exec(modelUrl);
     if (!m) return {};
-    const expiry = Math.floor(Date.now() / 1000) + 300;
+    const expiry = Math.floor(Date.now() / 1000) + 30; // the server takes at most 60 s
     const signature = await this.opts.wallet.signMessage(
       downloadMessage(Number(m[1]), Number(m[2]), expiry),
     );

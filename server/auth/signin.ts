@@ -18,6 +18,8 @@ export interface SignInDomain {
   name: 'Tributary';
   version: '1';
   chainId: number;
+  /** The deployment's Bounties contract: a signature for one deployment is void at another. */
+  verifyingContract: string;
 }
 
 export interface SignInMessage {
@@ -25,7 +27,10 @@ export interface SignInMessage {
   nonce: string;
   /** Unix seconds. */
   expiry: number;
-  /** Server origin, so a signature for one aggregator cannot be replayed at another. */
+  /**
+   * The aggregator's origin (`http://host:port`), so that a signature for one aggregator cannot be
+   * replayed at another; an agent signs only a challenge naming the server it dialled.
+   */
   server: string;
 }
 
@@ -35,8 +40,8 @@ export interface SignInChallenge {
   message: SignInMessage;
 }
 
-export function signInDomain(chainId: number): SignInDomain {
-  return { name: 'Tributary', version: '1', chainId };
+export function signInDomain(chainId: number, verifyingContract: string): SignInDomain {
+  return { name: 'Tributary', version: '1', chainId, verifyingContract };
 }
 
 /** Recovers the signer of a challenge (throws on malformed signatures). */

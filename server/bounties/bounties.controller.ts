@@ -1,4 +1,5 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, ParseIntPipe, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { IdPipe } from '../input.js';
 import { BountiesService } from './bounties.service.js';
 
 @Controller('bounties')
@@ -18,7 +19,7 @@ export class BountiesController {
   }
 
   @Get(':id')
-  async show(@Param('id', ParseIntPipe) id: number) {
+  async show(@Param('id', IdPipe) id: number) {
     return this.bounties.summary(await this.bounties.get(id));
   }
 
@@ -27,18 +28,18 @@ export class BountiesController {
    * and agents check every round's group and quantisation parameters against it.
    */
   @Get(':id/spec')
-  async spec(@Param('id', ParseIntPipe) id: number) {
+  async spec(@Param('id', IdPipe) id: number) {
     return (await this.bounties.get(id)).spec;
   }
 
   /** Rounds with their groups, utilities, Shapley values, rewards and chain receipts. */
   @Get(':id/rounds')
-  rounds(@Param('id', ParseIntPipe) id: number) {
+  rounds(@Param('id', IdPipe) id: number) {
     return this.bounties.rounds(id);
   }
 
   @Get(':id/contributors')
-  contributors(@Param('id', ParseIntPipe) id: number) {
+  contributors(@Param('id', IdPipe) id: number) {
     return this.bounties.contributors(id);
   }
 }

@@ -14,6 +14,18 @@ import { ProtocolError } from '../errors.js';
 import { bytesToWeights } from '../models/artifact.js';
 import { ModelsService } from '../models/models.service.js';
 import { decodeValidation, validationHash } from '../models/validation.js';
+import type { ServerConfig } from '../config.js';
+import { base64Length, checkJsonBounds, Id } from '../input.js';
+import { CONFIG } from '../tokens.js';
+
+/**
+ * A tfjs Layers topology nests a few levels per layer wrapper; 64 levels and 100,000 nodes hold any
+ * real model and keep canonical JSON (recursive) far from the stack's end.
+ */
+export const TOPOLOGY_BOUNDS = { depth: 64, nodes: 100_000 } as const;
+
+/** Largest size of one tensor axis (the product is bounded by the server's MAX_MODEL_PARAMS). */
+const MAX_DIM = 2 ** 31 - 1;
 
 const b64 = z.string().regex(/^[A-Za-z0-9+/=]*$/, 'base64');
 
@@ -22,12 +34,13 @@ const BountySpecSchema = z.object({
   weightSpecs: z
     .array(
       z.object({
-        name: z.string().min(1),
-        shape: z.array(z.number().int().positive()),
+        name: z.string().min(1).max(512),
+        shape: z.array(z.number().int().positive().max(MAX_DIM)).max(8),
         dtype: z.literal('float32'),
       }),
     )
-    .min(1),
+    .min(1)
+    .max(4096),
   minGroupSize: z.number().int().min(3).max(1000),
   maxGroups: z.number().int().min(1).max(16),
   minParticipants: z.number().int().min(3),
@@ -41,7 +54,7 @@ const BountySpecSchema = z.object({
     batchSize: z.number().int().min(1),
     learningRate: z.number().positive(),
   }),
-  loss: z.string(),
+  loss: z.string().max(200),
   licence: z.object({ open: z.boolean(), priceWei: z.string().optional() }),
   weightCap: z
     .number()
@@ -64,7 +77,7 @@ const BountySpecSchema = z.object({
  * canonical bytes; the server recomputes both from what it is sent.
  */
 export const RegisterBounty = z.object({
-  id: z.number().int().nonnegative(),
+  id: Id,
   spec: BountySpecSchema,
   /** Validation set in the canonical encoding (models/validation.ts), base64. */
   validation: b64,
@@ -83,9 +96,12 @@ export class BountiesService {
     @Inject(DataSource) private readonly ds: DataSource,
     @Inject(ChainService) private readonly chain: ChainService,
     @Inject(ModelsService) private readonly models: ModelsService,
+    @Inject(CONFIG) private readonly config: ServerConfig,
   ) {}
 
   async register(input: unknown) {
+    const spec0 = (input as { spec?: unknown } | null)?.spec;
+    checkJsonBounds(spec0, TOPOLOGY_BOUNDS, 'spec');
     const parsed = RegisterBounty.safeParse(input);
     if (!parsed.success) {
       const i = parsed.error.issues[0];
@@ -94,6 +110,25 @@ export class BountiesService {
     const req = parsed.data;
     const spec = req.spec as BountySpec;
     const params = spec.weightSpecs.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+    if (!(params <= this.config.maxModelParams)) {
+      throw new ProtocolError(
+        'TOO_LARGE',
+        `the model has ${params} parameters, this server takes at most ${this.config.maxModelParams}`,
+      );
+    }
+    // Lengths checked on the base64 text, before anything is decoded.
+    if (req.initialWeights.length !== base64Length(params * 4)) {
+      throw new ProtocolError(
+        'VECTOR_LENGTH',
+        `initial weights of ${req.initialWeights.length} base64 characters, the model needs ${params * 4} bytes`,
+      );
+    }
+    if (req.validation.length > base64Length(this.config.maxValidationBytes)) {
+      throw new ProtocolError(
+        'TOO_LARGE',
+        `validation set over ${this.config.maxValidationBytes} bytes`,
+      );
+    }
     const weightBytes = Buffer.from(req.initialWeights, 'base64');
     if (weightBytes.length !== params * 4) {
       throw new ProtocolError(

@@ -8,6 +8,7 @@ import {
   WebSocketGateway,
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
+import { RateLimiter } from '../abuse/rate-limits.js';
 import { AuthService } from '../auth/auth.service.js';
 import { BountiesService } from '../bounties/bounties.service.js';
 import { ProtocolError, toErrorBody } from '../errors.js';
@@ -44,13 +45,19 @@ export class AgentGateway implements OnGatewayInit, OnGatewayDisconnect {
     @Inject(Hub) private readonly hub: Hub,
     @Inject(RoundsService) private readonly rounds: RoundsService,
     @Inject(BountiesService) private readonly bounties: BountiesService,
+    @Inject(RateLimiter) private readonly limits: RateLimiter,
   ) {}
 
   afterInit(ns: Namespace): void {
     this.hub.ns = ns;
     ns.use((socket, next) => {
+      const hs = socket.handshake;
       this.auth
-        .verify((socket.handshake.auth ?? {}) as Record<string, unknown>)
+        .verify((hs.auth ?? {}) as Record<string, unknown>, {
+          ip: hs.address,
+          host: typeof hs.headers.host === 'string' ? hs.headers.host : undefined,
+          secure: hs.secure,
+        })
         .then(async (address) => {
           (socket.data as { address: string }).address = address;
           await socket.join(agentRoom(address));
@@ -75,6 +82,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayDisconnect {
   join(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
     return answer(async () => {
       const address = addressOf(socket);
+      await this.limits.consume('join', address);
       const msg = JoinMsg.safeParse(body);
       if (!msg.success) throw new ProtocolError('BAD_REQUEST', 'join needs { bountyId }');
       if (!(await this.bounties.joinedOnChain(msg.data.bountyId, address))) {
@@ -93,6 +101,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayDisconnect {
   stage(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown) {
     return answer(async () => {
       const address = addressOf(socket);
+      await this.limits.consume('stage', address);
       const msg = StageMsg.safeParse(body);
       if (!msg.success) {
         throw new ProtocolError('BAD_REQUEST', 'stage needs { roundId, stage, message }');

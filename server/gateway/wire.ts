@@ -14,17 +14,18 @@
  */
 import { z } from 'zod';
 import { AGENT_STAGES } from '../db/entities.js';
+import { Id, MAX_ID, SerialId } from '../input.js';
 
-export const JoinMsg = z.object({ bountyId: z.number().int().nonnegative() });
+export const JoinMsg = z.object({ bountyId: Id });
 
 /** The SecAgg+ message itself is parsed against its stage's schema by the rounds service. */
 export const StageMsg = z.object({
-  roundId: z.number().int().positive(),
+  roundId: SerialId,
   stage: z.enum(AGENT_STAGES),
   /** The SecAgg+ message as one binary frame (gateway/frame.ts). */
   message: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'message must be a binary frame'),
   /** Sample weight, declared with the masked input (rewards scale by it). */
-  samples: z.number().optional(),
+  samples: z.number().int().min(1).max(MAX_ID).optional(),
 });
 export type StageMsg = z.infer<typeof StageMsg>;
 

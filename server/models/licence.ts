@@ -9,7 +9,7 @@
  *   deadline passes), so the final model goes to licence holders only. A sponsor who does not
  *   want zero-stake joiners to see intermediate versions sets a minimum stake.
  */
-import { getAddress, verifyMessage } from 'ethers';
+import { getAddress, isAddress, verifyMessage } from 'ethers';
 import { LicenceKind } from '../../contracts/index.js';
 import type { ChainService } from '../chain/chain.service.js';
 import { ProtocolError } from '../errors.js';
@@ -20,12 +20,20 @@ export const LICENCE_HEADERS = {
   signature: 'x-tributary-signature',
 } as const;
 
-/** What a downloader signs: bounty, version and an expiry in Unix seconds (at most 10 minutes ahead). */
+/**
+ * What a downloader signs: bounty and version (the path `/models/<bounty>/versions/<version>/`)
+ * and an expiry in Unix seconds, at most `DOWNLOAD_WINDOW_S` ahead. A leaked header is good for
+ * that version's files for under a minute, not for another version or bounty. (Not single-use:
+ * wallet signatures are deterministic, so a client re-fetching within the same second sends the
+ * same headers.)
+ */
 export function downloadMessage(bountyId: number, version: number, expiry: number): string {
   return `tributary-model-download\n${bountyId}\n${version}\n${expiry}`;
 }
 
 const TTL_MS = 30_000;
+/** Longest a download signature may be valid for, seconds. */
+export const DOWNLOAD_WINDOW_S = 60;
 
 export class LicenceChecker {
   private readonly terms = new Map<number, { open: boolean; at: number }>();
@@ -53,14 +61,33 @@ export class LicenceChecker {
       return Array.isArray(v) ? v[0] : v;
     };
     const address = h(LICENCE_HEADERS.address);
-    const expiry = Number(h(LICENCE_HEADERS.expiry));
+    const expiryText = h(LICENCE_HEADERS.expiry);
     const signature = h(LICENCE_HEADERS.signature);
-    if (!address || !signature || !Number.isInteger(expiry)) {
+    if (address === undefined && expiryText === undefined && signature === undefined) {
       throw new ProtocolError('NO_LICENCE', 'this model is licensed: sign the download request');
     }
+    // Checked before anything is recovered or looked up: a malformed header is the caller's error.
+    if (!address || !isAddress(address)) {
+      throw new ProtocolError('BAD_REQUEST', `${LICENCE_HEADERS.address} must be an address`);
+    }
+    if (!expiryText || !/^\d{1,12}$/.test(expiryText)) {
+      throw new ProtocolError('BAD_REQUEST', `${LICENCE_HEADERS.expiry} must be Unix seconds`);
+    }
+    if (!signature || !/^0x[0-9a-fA-F]{130}$/.test(signature)) {
+      throw new ProtocolError(
+        'BAD_REQUEST',
+        `${LICENCE_HEADERS.signature} must be a 65-byte hex signature`,
+      );
+    }
+    const expiry = Number(expiryText);
     const now = Date.now() / 1000;
-    if (expiry < now || expiry > now + 600)
-      throw new ProtocolError('CHALLENGE_EXPIRED', 'download signature expired');
+    if (expiry < now) throw new ProtocolError('CHALLENGE_EXPIRED', 'download signature expired');
+    if (expiry > now + DOWNLOAD_WINDOW_S) {
+      throw new ProtocolError(
+        'BAD_REQUEST',
+        `download signatures expire at most ${DOWNLOAD_WINDOW_S} s ahead`,
+      );
+    }
     let signer: string;
     try {
       signer = getAddress(verifyMessage(downloadMessage(bountyId, version, expiry), signature));

@@ -1,4 +1,5 @@
-import { Controller, Get, Headers, Inject, Param, ParseIntPipe, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Inject, Param, Res } from '@nestjs/common';
+import { IdPipe } from '../input.js';
 import { ChainService } from '../chain/chain.service.js';
 import { LicenceChecker } from './licence.js';
 import { ModelsService } from './models.service.js';
@@ -24,14 +25,14 @@ export class ModelsController {
   }
 
   @Get(':bountyId')
-  versions(@Param('bountyId', ParseIntPipe) bountyId: number) {
+  versions(@Param('bountyId', IdPipe) bountyId: number) {
     return this.models.list(bountyId);
   }
 
   @Get(':bountyId/versions/:version/model.json')
   async modelJson(
-    @Param('bountyId', ParseIntPipe) bountyId: number,
-    @Param('version', ParseIntPipe) version: number,
+    @Param('bountyId', IdPipe) bountyId: number,
+    @Param('version', IdPipe) version: number,
     @Headers() headers: Record<string, string>,
     @Res() res: Res,
   ) {
@@ -40,8 +41,8 @@ export class ModelsController {
 
   @Get(':bountyId/versions/:version/weights.bin')
   async weights(
-    @Param('bountyId', ParseIntPipe) bountyId: number,
-    @Param('version', ParseIntPipe) version: number,
+    @Param('bountyId', IdPipe) bountyId: number,
+    @Param('version', IdPipe) version: number,
     @Headers() headers: Record<string, string>,
     @Res() res: Res,
   ) {

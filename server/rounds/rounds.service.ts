@@ -44,6 +44,7 @@ import { CONFIG } from '../tokens.js';
 import { applyStrategy } from './strategy.js';
 import { encodeStored } from './codec.js';
 import { drawGroups } from './grouping.js';
+import { uniqueTransaction } from './unique.js';
 import {
   closeStage,
   GroupSessions,
@@ -317,7 +318,7 @@ export class RoundsService implements OnModuleInit {
     const msg = parsed.data;
     let vector: Uint8Array | undefined;
     let groupId = 0;
-    await this.ds.transaction(async (em) => {
+    await uniqueTransaction(this.ds, async (em) => {
       // One read for the round (locked against a concurrent close), the sender and its group.
       const [row] = (await em.query(
         `SELECT r.bounty_id AS "bountyId", r.number, r.state, r.quant,

@@ -16,11 +16,12 @@ import {
 import type { Namespace, Socket } from 'socket.io';
 import { DataSource } from 'typeorm';
 import { z } from 'zod';
+import { Id } from '../input.js';
 import { latestRounds, type RoundProgress } from './round-watch.js';
 
 export const WATCH_POLL_MS = 250;
 const room = (bountyId: number): string => `bounty:${bountyId}`;
-const WatchMsg = z.object({ bountyId: z.number().int().nonnegative() });
+const WatchMsg = z.object({ bountyId: Id });
 
 @WebSocketGateway({ namespace: '/watch', cors: { origin: '*' } })
 export class WatchGateway implements OnGatewayInit, OnModuleDestroy {
