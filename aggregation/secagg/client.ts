@@ -11,6 +11,7 @@ import { neighbourGraph } from './graph.js';
 import {
   bytesEqual,
   commitSeed,
+  consistencyPayload,
   generateKeyPair,
   keysPayload,
   boxKey,
@@ -24,7 +25,9 @@ import {
 } from './keys.js';
 import {
   AdvertiseKeys,
+  Confirmations,
   MaskedInput,
+  type Confirm,
   ShareInbox,
   ShareKeys,
   Unmask,
@@ -34,7 +37,7 @@ import {
 import { checkParams, type GroupParams, type KeySigner, type KeyVerifier } from './params.js';
 import { SHARE_BYTES, splitSecret } from './shamir.js';
 
-type Stage = 'new' | 'advertised' | 'shared' | 'masked' | 'done';
+type Stage = 'new' | 'advertised' | 'shared' | 'masked' | 'confirmed' | 'done';
 
 interface HeldShares {
   b: Uint8Array;
@@ -61,6 +64,8 @@ export class SecAggClient {
   private sharers: ClientId[] = [];
   /** Neighbours whose relayed shares did not open or parse (left out of y_i; a complaint). */
   private rejected: ClientId[] = [];
+  /** The unmask request this client confirmed at the consistency check. */
+  private request?: UnmaskRequest;
   /** Pairwise mask seeds with each neighbour, agreed once the roster is known. */
   private pairSeeds = new Map<ClientId, Seed>();
   /** Box keys with each neighbour (X25519 done once, at stage 2). */
@@ -238,11 +243,12 @@ export class SecAggClient {
   }
 
   /**
-   * Stage 4: shares of b_j for each surviving holder-peer and of s_j for each dropped one.
-   * Survivors and dropouts must be disjoint, or the server could unmask one input.
+   * The consistency check (Bonawitz et al. 2017, §4 round 3): checks the unmask request the
+   * server shows this client and signs it. Survivors, dropouts and excluded must be disjoint, or
+   * the server could unmask one input; nothing is revealed yet.
    */
-  async unmask(requestInput: unknown): Promise<Unmask> {
-    this.expect('masked', 'unmask');
+  async confirm(requestInput: unknown): Promise<Confirm> {
+    this.expect('masked', 'confirm the survivors');
     const req = parse(UnmaskRequest, requestInput);
     check(
       req.round === this.params.round && req.group === this.params.group,
@@ -292,6 +298,41 @@ export class SecAggClient {
     for (const j of [...dropped, ...excluded]) {
       check(this.roster.has(j), 'NOT_IN_GROUP', `dropout ${j} is not in the roster`);
     }
+    this.request = req;
+    const signature = this.opts.sign ? await this.opts.sign(consistencyPayload(req)) : 'unsigned';
+    this.stage = 'confirmed';
+    return { type: 'confirm', ...this.header(), signature };
+  }
+
+  /**
+   * Stage 4: once at least t survivors signed the request this client was shown, shares of b_j
+   * for each surviving holder-peer and of s_j for each dropped one, and the pair seeds below.
+   */
+  async unmask(confirmationsInput: unknown): Promise<Unmask> {
+    this.expect('confirmed', 'unmask');
+    const req = this.request!;
+    const confirmations = parse(Confirmations, confirmationsInput);
+    const survivors = new Set(req.survivors);
+    const dropped = new Set(req.dropped);
+    const excluded = new Set(req.excluded);
+    const payload = consistencyPayload(req);
+    const signers = new Set<ClientId>();
+    for (const c of confirmations) {
+      check(survivors.has(c.client), 'PROTOCOL_VIOLATION', `${c.client} is not a survivor`);
+      check(!signers.has(c.client), 'DUPLICATE', `two confirmations by ${c.client}`);
+      if (this.opts.verify && !(await this.opts.verify(payload, c.signature, c.client))) {
+        fail(
+          'PROTOCOL_VIOLATION',
+          `${c.client} did not sign the survivor set this client was shown`,
+        );
+      }
+      signers.add(c.client);
+    }
+    check(
+      signers.size >= this.params.threshold,
+      'BELOW_THRESHOLD',
+      `${signers.size} survivors confirmed the survivor set; threshold ${this.params.threshold}`,
+    );
     const bShares = [...survivors]
       .filter((j) => this.held.has(j))
       .sort()

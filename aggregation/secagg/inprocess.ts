@@ -61,7 +61,9 @@ export async function runSecAggInProcess(
   dropNow(opts.dropAfterMasked);
   // Inputs left out at stage 3 (too few holders of their shares) take no part in stage 4.
   const survivors = new Set(request.survivors);
-  for (const { c } of alive())
-    if (survivors.has(c.id)) await server.receive(await c.unmask(request));
+  const confirming = alive().filter(({ c }) => survivors.has(c.id));
+  for (const { c } of confirming) await server.receive(await c.confirm(request));
+  const confirmations = server.closeConfirm();
+  for (const { c } of confirming) await server.receive(await c.unmask(confirmations.get(c.id)));
   return server.finish();
 }

@@ -93,6 +93,27 @@ export function keysPayload(m: {
   );
 }
 
+/** The bytes a survivor signs at the consistency check: the unmask request it was shown. */
+export function consistencyPayload(r: {
+  round: RoundId;
+  group: GroupId;
+  survivors: readonly ClientId[];
+  dropped: readonly ClientId[];
+  excluded: readonly ClientId[];
+}): Uint8Array {
+  const list = (xs: readonly ClientId[]) => [...xs].sort().join(',');
+  return enc.encode(
+    [
+      'tributary-survivors/v1',
+      r.round,
+      r.group,
+      list(r.survivors),
+      list(r.dropped),
+      list(r.excluded),
+    ].join('\n'),
+  );
+}
+
 /** A share addressed from one client to another, as it travels inside a box. */
 export interface SharePlaintext {
   from: ClientId;

@@ -71,6 +71,27 @@ export const UnmaskRequest = z.object({
 export type UnmaskRequest = z.infer<typeof UnmaskRequest>;
 
 /**
+ * Stage 3½, the consistency check (Bonawitz et al. 2017, §4, round 3 "ConsistencyCheck"): each
+ * survivor signs the unmask request it was shown (survivors, dropouts, excluded) with its wallet.
+ */
+export const Confirm = z.object({
+  type: z.literal('confirm'),
+  ...header,
+  signature: z.string().min(1).max(1000),
+});
+export type Confirm = z.infer<typeof Confirm>;
+
+/**
+ * What the server forwards after the consistency check: the survivors' signatures. A client
+ * reveals shares only once at least t survivors signed the very request it was shown, so a
+ * server that shows different clients different survivor sets learns nothing from either.
+ */
+export const Confirmations = z
+  .array(z.object({ client: id, signature: z.string().min(1).max(1000) }))
+  .max(256);
+export type Confirmations = z.infer<typeof Confirmations>;
+
+/**
  * Stage 4: shares of b_j for surviving neighbours and of s_j for dropped ones, and the pairwise
  * seeds s_ij this client holds with (a) every survivor whose shares it rejected (its y_i has the
  * pair's mask, this client's does not) and (b) every excluded neighbour it accepted (this client's
@@ -92,6 +113,7 @@ export const ClientMessage = z.discriminatedUnion('type', [
   AdvertiseKeys,
   ShareKeys,
   MaskedInput,
+  Confirm,
   Unmask,
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;

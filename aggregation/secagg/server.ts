@@ -15,6 +15,7 @@ import { neighbourGraph, type Neighbourhoods } from './graph.js';
 import {
   bytesEqual,
   commitSeed,
+  consistencyPayload,
   keysPayload,
   pairSeed,
   pairSign,
@@ -24,6 +25,8 @@ import {
 import {
   AdvertiseKeys,
   ClientMessage,
+  Confirm,
+  type Confirmations,
   MaskedInput,
   ShareKeys,
   Unmask,
@@ -34,7 +37,8 @@ import {
 import { checkParams, type GroupParams, type KeyVerifier } from './params.js';
 import { robustCombine, type HeldShare } from './shamir.js';
 
-export type ServerStage = 'advertise' | 'share' | 'masked' | 'unmask' | 'done' | 'failed';
+export type ServerStage =
+  'advertise' | 'share' | 'masked' | 'confirm' | 'unmask' | 'done' | 'failed';
 
 export interface GroupResult {
   /** Sum mod 2^32 of the survivors' inputs. */
@@ -63,6 +67,7 @@ export class SecAggGroupServer {
   private graph: Neighbourhoods = new Map();
   private shareMsgs = new Map<ClientId, ShareKeys>();
   private masked = new Map<ClientId, Uint8Array>();
+  private confirms = new Map<ClientId, string>();
   private unmasks = new Map<ClientId, Unmask>();
   private u2: ClientId[] = [];
   private u3: ClientId[] = [];
@@ -92,24 +97,19 @@ export class SecAggGroupServer {
 
   /** Members expected in the open stage that have not answered yet. */
   pending(): ClientId[] {
-    const expected =
+    const survivors = this.stageNow === 'confirm' ? this.unmaskRequest().survivors : [];
+    const [expected, got]: [readonly ClientId[], ReadonlyMap<ClientId, unknown>] =
       this.stageNow === 'advertise'
-        ? [...this.members]
+        ? [[...this.members], this.keys]
         : this.stageNow === 'share'
-          ? [...this.keys.keys()]
+          ? [[...this.keys.keys()], this.shareMsgs]
           : this.stageNow === 'masked'
-            ? this.u2
-            : this.stageNow === 'unmask'
-              ? this.u3
-              : [];
-    const got =
-      this.stageNow === 'advertise'
-        ? this.keys
-        : this.stageNow === 'share'
-          ? this.shareMsgs
-          : this.stageNow === 'masked'
-            ? this.masked
-            : this.unmasks;
+            ? [this.u2, this.masked]
+            : this.stageNow === 'confirm'
+              ? [survivors, this.confirms]
+              : this.stageNow === 'unmask'
+                ? [[...this.confirms.keys()], this.unmasks]
+                : [[], new Map()];
     return expected.filter((c) => !got.has(c)).sort();
   }
 
@@ -133,6 +133,8 @@ export class SecAggGroupServer {
         return this.receiveShares(msg);
       case 'masked':
         return this.receiveMasked(msg);
+      case 'confirm':
+        return this.receiveConfirm(msg);
       case 'unmask':
         return this.receiveUnmask(msg);
     }
@@ -277,8 +279,39 @@ export class SecAggGroupServer {
         `${summed} masked inputs can be summed (${out.size} excluded after rejections), threshold ${this.params.threshold}`,
       );
     }
-    this.stageNow = 'unmask';
+    this.stageNow = 'confirm';
     return this.unmaskRequest();
+  }
+
+  private async receiveConfirm(input: Confirm): Promise<void> {
+    const m = parse(Confirm, input);
+    this.open('confirm', 'confirmation');
+    const req = this.unmaskRequest();
+    check(req.survivors.includes(m.client), 'NOT_IN_GROUP', `${m.client} is not a survivor`);
+    check(!this.confirms.has(m.client), 'DUPLICATE', `${m.client} already confirmed`);
+    if (this.verify && !(await this.verify(consistencyPayload(req), m.signature, m.client))) {
+      fail('BAD_SIGNATURE', `the confirmation of ${m.client} is not signed by its wallet`);
+    }
+    this.confirms.set(m.client, m.signature);
+  }
+
+  /**
+   * Ends the consistency check; every survivor that confirmed gets all confirmations, and reveals
+   * its shares only after checking at least t of them (client.ts unmask).
+   */
+  closeConfirm(): Map<ClientId, Confirmations> {
+    this.open('confirm', 'close');
+    if (this.confirms.size < this.params.threshold) {
+      this.abort(
+        'BELOW_THRESHOLD',
+        `${this.confirms.size} survivors confirmed, threshold ${this.params.threshold}`,
+      );
+    }
+    const list: Confirmations = [...this.confirms]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([client, signature]) => ({ client, signature }));
+    this.stageNow = 'unmask';
+    return new Map([...this.confirms.keys()].map((c) => [c, list]));
   }
 
   unmaskRequest(): UnmaskRequest {
@@ -296,7 +329,7 @@ export class SecAggGroupServer {
   private async receiveUnmask(input: Unmask): Promise<void> {
     const m = parse(Unmask, input);
     this.open('unmask', 'unmask shares');
-    check(this.u3.includes(m.client), 'NOT_IN_GROUP', `${m.client} is not a survivor`);
+    check(this.confirms.has(m.client), 'NOT_IN_GROUP', `${m.client} did not confirm the survivors`);
     check(!this.unmasks.has(m.client), 'DUPLICATE', `${m.client} already sent unmask shares`);
     const { survivors, dropped } = this.unmaskRequest();
     const holderOf = new Set([m.client, ...this.graph.get(m.client)!]);

@@ -91,7 +91,9 @@ describe('SecAgg+ rejects bad messages with codes and changes nothing', () => {
     for (const m of masked) await server.receive(m);
     expect(await code(server.receive(masked[2]))).toBe('DUPLICATE');
     const req = server.closeMasked();
-    const unmasks = await Promise.all(clients.map((c) => c.unmask(req)));
+    for (const c of clients) await server.receive(await c.confirm(req));
+    const confirmations = server.closeConfirm();
+    const unmasks = await Promise.all(clients.map((c) => c.unmask(confirmations.get(c.id))));
     // an unmask message claiming a share it cannot hold
     const bogus = { ...unmasks[0]!, sShares: [{ of: clients[1]!.id, share: new Uint8Array(33) }] };
     expect(await code(server.receive(bogus))).toBe('BAD_SHARE');
@@ -121,7 +123,7 @@ describe('SecAgg+ rejects bad messages with codes and changes nothing', () => {
     const req = server.closeMasked();
     // Asking for both the self-mask and the key of the same client is refused.
     const greedy = { ...req, dropped: [req.survivors[1]!] };
-    expect(await code(clients[0]!.unmask(greedy))).toBe('PROTOCOL_VIOLATION');
+    expect(await code(clients[0]!.confirm(greedy))).toBe('PROTOCOL_VIOLATION');
     // A share opened with the wrong recipient key fails to decrypt.
     const { ciphertext, from } = inboxes.get(clients[1]!.id)![0]!;
     const senderPk = roster.find((m) => m.client === from)!.cPk;
@@ -183,7 +185,9 @@ describe('a bad share at unmask is outvoted while t good ones remain', () => {
       await server.receive(await c.maskInput(inboxes.get(c.id), inputs[clients.indexOf(c)]!));
     }
     const req = server.closeMasked();
-    const unmasks = await Promise.all(alive.map((c) => c.unmask(req)));
+    for (const c of alive) await server.receive(await c.confirm(req));
+    const confirmations = server.closeConfirm();
+    const unmasks = await Promise.all(alive.map((c) => c.unmask(confirmations.get(c.id))));
     const survivorInputs = alive.map((c) => inputs[clients.indexOf(c)]!);
     return { server, unmasks, survivorInputs };
   }
@@ -262,10 +266,10 @@ describe('undecryptable shares are complained about, and the group goes on', () 
       await server.receive({ ...m, ...(rejected ? { rejected } : {}) });
     }
     const req = server.closeMasked();
-    for (const c of clients) {
-      if (!req.survivors.includes(c.id)) continue;
-      await server.receive(await c.unmask(req));
-    }
+    const summed = clients.filter((c) => req.survivors.includes(c.id));
+    for (const c of summed) await server.receive(await c.confirm(req));
+    const confirmations = server.closeConfirm();
+    for (const c of summed) await server.receive(await c.unmask(confirmations.get(c.id)));
     const res = await server.finish();
     const expected = sumWords(
       ids.filter((id) => res.included.includes(id)).map((id) => inputs[ids.indexOf(id)]!),
@@ -319,5 +323,59 @@ describe('undecryptable shares are complained about, and the group goes on', () 
       }),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('the consistency check (Bonawitz et al. 2017, round 3)', () => {
+  it('a server showing clients different survivor sets learns no share from either', async () => {
+    const { server, clients } = setup();
+    for (const c of clients) await server.receive(await c.advertise());
+    const roster = server.closeAdvertise();
+    for (const c of clients) await server.receive(await c.shareKeys(roster));
+    const inboxes = server.closeShares();
+    const x = new Uint32Array(params.dim).fill(9);
+    for (const c of clients) await server.receive(await c.maskInput(inboxes.get(c.id), x));
+    const honest = server.closeMasked();
+    // The lie: to clients 0-1 it says client 4 dropped (asking for s_4), to the others that it
+    // survived (asking for b_4). Each view is consistent on its own.
+    const victim = clients[4]!.id;
+    const lie = {
+      ...honest,
+      survivors: honest.survivors.filter((c) => c !== victim),
+      dropped: [victim],
+    };
+    const toA = await Promise.all(clients.slice(0, 2).map((c) => c.confirm(lie)));
+    const toB = await Promise.all(clients.slice(2).map((c) => c.confirm(honest)));
+    // Whatever set of signatures it forwards, fewer than t (3) signed either view.
+    const all = [...toA, ...toB].map((m) => ({ client: m.client, signature: m.signature }));
+    expect(await code(clients[0]!.unmask(all))).toBe('PROTOCOL_VIOLATION');
+    expect(await code(clients[2]!.unmask(all))).toBe('PROTOCOL_VIOLATION');
+    const onlyA = toA.map((m) => ({ client: m.client, signature: m.signature }));
+    expect(await code(clients[1]!.unmask(onlyA))).toBe('BELOW_THRESHOLD');
+    const onlyB = toB.map((m) => ({ client: m.client, signature: m.signature }));
+    // The B view has 3 signers, but client 4 signed it too: with t = 3, B reveals b_4 shares
+    // while A, with 2 signers, reveals nothing — never both s_4 and b_4.
+    const revealedB = await clients[3]!.unmask(onlyB);
+    expect(revealedB.bShares.some((s) => s.of === victim)).toBe(true);
+    expect(revealedB.sShares).toEqual([]);
+  });
+
+  it('a forged confirmation is refused by the server and by clients', async () => {
+    const { server, clients } = setup();
+    for (const c of clients) await server.receive(await c.advertise());
+    const roster = server.closeAdvertise();
+    for (const c of clients) await server.receive(await c.shareKeys(roster));
+    const inboxes = server.closeShares();
+    const x = new Uint32Array(params.dim).fill(1);
+    for (const c of clients) await server.receive(await c.maskInput(inboxes.get(c.id), x));
+    const req = server.closeMasked();
+    const confirms = await Promise.all(clients.map((c) => c.confirm(req)));
+    const forged = { ...confirms[0]!, signature: await wallets[1]!.signMessage('x') };
+    expect(await code(server.receive(forged))).toBe('BAD_SIGNATURE');
+    const fake = confirms.map((m, i) => ({
+      client: m.client,
+      signature: i === 0 ? forged.signature : m.signature,
+    }));
+    expect(await code(clients[2]!.unmask(fake))).toBe('PROTOCOL_VIOLATION');
   });
 });

@@ -18,15 +18,15 @@ export type RoundState =
   | 'keys'
   | 'shares'
   | 'masked'
+  | 'confirm'
   | 'unmask'
   | 'aggregated'
   | 'scored'
   | 'settled'
   | 'aborted';
 
-/** Stages where agents send messages, in protocol order (Bell et al. 2020, Fig. 2). */
-export const AGENT_STAGES = ['keys', 'shares', 'masked', 'unmask'] as const;
-export type AgentStage = (typeof AGENT_STAGES)[number];
+export { AGENT_STAGES, type AgentStage } from '../rounds/stages.js';
+import type { AgentStage } from '../rounds/stages.js';
 
 export type BountyStatus = 'open' | 'finished';
 

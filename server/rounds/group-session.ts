@@ -5,7 +5,8 @@
  */
 import { AggregationError, SecAggGroupServer, type GroupParams } from '../../aggregation/index.js';
 import type { EntityManager } from 'typeorm';
-import type { AgentStage, Round, RoundGroup } from '../db/entities.js';
+import type { Round, RoundGroup } from '../db/entities.js';
+import { AGENT_STAGES, type AgentStage } from './stages.js';
 import { decodeStored, plainBytes } from './codec.js';
 
 export const roundKey = (r: Pick<Round, 'bountyId' | 'number'>): string =>
@@ -25,7 +26,7 @@ export function groupParams(round: Round, group: RoundGroup, dim: number): Group
 /** The message a stage's close hands each member (the input of that member's next step). */
 export type Outgoing = Map<string, unknown>;
 
-const ORDER: AgentStage[] = ['keys', 'shares', 'masked', 'unmask'];
+const ORDER: readonly AgentStage[] = AGENT_STAGES;
 
 /** A vector held in memory is already a plain, 4-byte-aligned Uint8Array (no copy needed). */
 function isPlainAligned(b: Uint8Array): boolean {
@@ -65,6 +66,8 @@ export function closeStage(s: SecAggGroupServer, stage: AgentStage): Outgoing {
       const req = s.closeMasked();
       return new Map(req.survivors.map((c) => [c, req]));
     }
+    case 'confirm':
+      return s.closeConfirm();
     case 'unmask':
       throw new Error('the unmask stage ends with finish()');
   }

@@ -83,7 +83,9 @@ export class SettlementService implements OnModuleInit {
     const groups = await this.ds
       .getRepository(RoundGroup)
       .find({ where: { roundId, state: 'aggregated' }, order: { index: 'ASC' } });
-    const parts = await this.ds.getRepository(Participant).findBy({ roundId, progress: 'unmask' });
+    // Sample weights as declared with the masked inputs (a survivor that left at the consistency
+    // check or at unmask is still in its group's sum).
+    const parts = await this.ds.getRepository(Participant).findBy({ roundId });
     const weightOf = new Map(parts.map((p) => [p.address, p.samples]));
     const base = await this.models.get(bounty.id, round.modelVersion);
     const baseW = this.models.weightsOf(base);

@@ -99,8 +99,10 @@ async function prepareRound(
     for (const c of alive)
       await server.receive(await c.maskInput(inbox.get(c.id), inputs.get(c.id)!));
     const req = server.closeMasked();
+    for (const c of alive) await server.receive(await c.confirm(req));
+    const confirmations = server.closeConfirm();
     const unmasks = [];
-    for (const c of alive) unmasks.push(await c.unmask(req));
+    for (const c of alive) unmasks.push(await c.unmask(confirmations.get(c.id)));
     out.push({ params, server, unmasks });
   }
   return out;
@@ -162,7 +164,13 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
       await server.receive(masked);
       for (const c of clients.slice(1)) await server.receive(await c.maskInput(inbox.get(c.id), x));
       const req = server.closeMasked();
-      commBytes = sent.get(clients[0]!.id)! + wireBytes(await clients[0]!.unmask(req));
+      const confirms = await Promise.all(clients.map((c) => c.confirm(req)));
+      for (const m of confirms) await server.receive(m);
+      const confirmations = server.closeConfirm();
+      commBytes =
+        sent.get(clients[0]!.id)! +
+        wireBytes(confirms[0]!) +
+        wireBytes(await clients[0]!.unmask(confirmations.get(clients[0]!.id)));
     }
   }
   const maskPer = median(maskTimes);

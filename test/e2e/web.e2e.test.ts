@@ -235,7 +235,7 @@ describe('e2e: the web app during a live round', () => {
         .locator('.live')
         .getAttribute('data-state', { timeout: 100 })
         .catch(() => null);
-      if (s && !shotRunning && ['keys', 'shares', 'masked', 'unmask'].includes(s)) {
+      if (s && !shotRunning && ['keys', 'shares', 'masked', 'confirm', 'unmask'].includes(s)) {
         shotRunning = true;
         await shot(page, 'bounty-round-running');
       }
@@ -257,7 +257,16 @@ describe('e2e: the web app during a live round', () => {
     );
     const states = (await page.evaluate('window.__states')) as string[];
     console.log(`web: live panel showed ${states.join(' ')}`);
-    const order = ['keys', 'shares', 'masked', 'unmask', 'aggregated', 'scored', 'settled'];
+    const order = [
+      'keys',
+      'shares',
+      'masked',
+      'confirm',
+      'unmask',
+      'aggregated',
+      'scored',
+      'settled',
+    ];
     for (const n of ['1', '2']) {
       const seen = states.filter((x) => x.startsWith(`${n}:`)).map((x) => x.split(':')[1]!);
       // Training outlasts an update period, so each round shows at least two states, in order (not

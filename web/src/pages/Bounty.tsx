@@ -24,13 +24,23 @@ import { metricOf, roundValue, stageDurations, validationSeries } from '../metri
 import { Link, href } from '../router.js';
 
 /** Round states in the order they run (server/db/entities.ts RoundState; `open` is entered as `keys`). */
-const STATES = ['keys', 'shares', 'masked', 'unmask', 'aggregated', 'scored', 'settled'] as const;
+const STATES = [
+  'keys',
+  'shares',
+  'masked',
+  'confirm',
+  'unmask',
+  'aggregated',
+  'scored',
+  'settled',
+] as const;
 /** Stages where members answer, and what each answer is. */
-const AGENT_STAGES = ['keys', 'shares', 'masked', 'unmask'] as const;
+const AGENT_STAGES = ['keys', 'shares', 'masked', 'confirm', 'unmask'] as const;
 const STATE_LABEL: Record<string, string> = {
   keys: 'advertise keys',
   shares: 'share keys',
   masked: 'masked input',
+  confirm: 'consistency check',
   unmask: 'unmask',
   aggregated: 'aggregated',
   scored: 'scored',
