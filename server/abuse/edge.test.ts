@@ -23,6 +23,7 @@ import {
   stopTestServer,
   syntheticTask,
 } from '../test/harness.js';
+import { SESSION_REPLACED_EVENT } from '../gateway/sessions.js';
 
 const INPUTS = 8;
 const CLASSES = 2;
@@ -612,6 +613,30 @@ describe('bad input and abuse at the edge', () => {
     } finally {
       await stopTestServer(strict);
     }
+  });
+
+  it('sign-in is bound to this aggregator and chain; one live socket per wallet, the newest wins', async () => {
+    const me = Wallet.createRandom() as unknown as Wallet;
+    const ch = (await challengeOf(server.url, me.address)).body;
+    expect(ch.domain).toMatchObject({
+      chainId: chain.chainId,
+      verifyingContract: chain.addresses.bounties,
+    });
+    expect(ch.message.server).toBe(`http://127.0.0.1:${server.port}`);
+    // Signed for another origin (a relaying aggregator): refused.
+    await expect(signIn(server.url, me, { server: 'http://evil.example' })).rejects.toMatchObject({
+      data: { code: 'BAD_SIGNATURE' },
+    });
+    const first = await signIn(server.url, me);
+    sockets.push(first);
+    const told = new Promise<Ack>((resolve) => first.once(SESSION_REPLACED_EVENT, resolve));
+    const gone = new Promise<string>((resolve) => first.once('disconnect', resolve));
+    const second = await signIn(server.url, me);
+    sockets.push(second);
+    expect((await told).error?.code).toBe('SESSION_REPLACED');
+    expect(await gone).toBe('io server disconnect');
+    expect(second.connected).toBe(true);
+    expect((await ask(second, 'status')).ok).toBe(true);
   });
 
   it('expired challenges are deleted', async () => {

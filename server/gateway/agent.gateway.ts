@@ -14,6 +14,7 @@ import { BountiesService } from '../bounties/bounties.service.js';
 import { ProtocolError, toErrorBody } from '../errors.js';
 import { RoundsService } from '../rounds/rounds.service.js';
 import { agentRoom, bountyRoom, Hub } from './hub.js';
+import { replaceOlderSessions } from './sessions.js';
 import { decodeFrame } from '../../aggregation/index.js';
 import { JoinMsg, StageMsg } from './wire.js';
 
@@ -60,6 +61,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayDisconnect {
         })
         .then(async (address) => {
           (socket.data as { address: string }).address = address;
+          await replaceOlderSessions(ns, address);
           await socket.join(agentRoom(address));
           next();
         })
