@@ -28,6 +28,8 @@ export type { GroupParams, KeySigner, KeyVerifier } from './secagg/params.js';
 export {
   AdvertiseKeys,
   ClientMessage,
+  Confirm,
+  Confirmations,
   MaskedInput,
   ShareInbox,
   ShareKeys,

@@ -34,7 +34,14 @@ export interface ServerConfig {
   /** Largest validation set (canonical encoding), bytes. */
   maxValidationBytes: number;
   /** Stage deadlines, milliseconds. */
-  stageTimeoutsMs: { keys: number; shares: number; masked: number; unmask: number };
+  /** Per-stage deadlines; `confirm` (the consistency check) defaults to `unmask`'s. */
+  stageTimeoutsMs: {
+    keys: number;
+    shares: number;
+    masked: number;
+    confirm?: number;
+    unmask: number;
+  };
   /** Seconds a sign-in challenge stays valid. */
   challengeTtlS: number;
   /** Challenges, sign-ins, joins and stage messages per key and window (`RATE_LIMITS`), or off. */
@@ -124,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       keys: num('STAGE_KEYS_MS', 10_000),
       shares: num('STAGE_SHARES_MS', 10_000),
       masked: num('STAGE_MASKED_MS', 120_000),
+      confirm: num('STAGE_CONFIRM_MS', 10_000),
       unmask: num('STAGE_UNMASK_MS', 10_000),
     },
     challengeTtlS: num('CHALLENGE_TTL_S', 300),

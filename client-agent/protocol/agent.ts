@@ -21,7 +21,7 @@ import {
   type Quantized,
 } from '../../aggregation/index.js';
 
-export type Stage = 'keys' | 'shares' | 'masked' | 'unmask';
+export type Stage = 'keys' | 'shares' | 'masked' | 'confirm' | 'unmask';
 
 /** What a downloader signs (EIP-191) to fetch a licensed model version. */
 export function downloadMessage(bountyId: number, version: number, expiry: number): string {
@@ -325,6 +325,8 @@ export class ProtocolAgent {
         const masked = await c.maskInput(payload, this.encode(delta, weight, cfg));
         return this.answer(run, 'masked', masked);
       }
+      case 'confirm':
+        return this.answer(run, 'confirm', await c.confirm(payload));
       case 'unmask':
         return this.answer(run, 'unmask', await c.unmask(payload));
       case 'keys':

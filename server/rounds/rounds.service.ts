@@ -19,13 +19,10 @@ import {
   keysPayload,
   AdvertiseKeys,
   MaskedInput,
-  ShareKeys,
-  Unmask,
   encodeFrame,
 } from '../../aggregation/index.js';
 import type { ServerConfig } from '../config.js';
 import {
-  AGENT_STAGES,
   Bounty,
   BountyMember,
   Participant,
@@ -46,6 +43,15 @@ import { encodeStored } from './codec.js';
 import { drawGroups } from './grouping.js';
 import { uniqueTransaction } from './unique.js';
 import {
+  ACTIVE_STATES,
+  AGENT_STAGES_SQL,
+  NEXT,
+  OWED_PROGRESS_SQL,
+  PREV,
+  STAGE_SCHEMA,
+  stageIndex,
+} from './stages.js';
+import {
   closeStage,
   GroupSessions,
   groupKey,
@@ -54,20 +60,8 @@ import {
   type Outgoing,
 } from './group-session.js';
 
-const ACTIVE: ReadonlySet<RoundState> = new Set(['open', 'keys', 'shares', 'masked', 'unmask']);
-const NEXT: Record<AgentStage, RoundState> = {
-  keys: 'shares',
-  shares: 'masked',
-  masked: 'unmask',
-  unmask: 'aggregated',
-};
-const PREV: Record<AgentStage, string> = {
-  keys: 'selected',
-  shares: 'keys',
-  masked: 'shares',
-  unmask: 'masked',
-};
-const SCHEMA = { keys: AdvertiseKeys, shares: ShareKeys, masked: MaskedInput, unmask: Unmask };
+const ACTIVE = ACTIVE_STATES;
+const SCHEMA = STAGE_SCHEMA;
 /** Advisory-lock namespace for "one round opens at a time per bounty". */
 const OPEN_LOCK = 0x7472;
 /** Largest integer sample weight an update may carry when the spec names no cap. */
@@ -121,6 +115,12 @@ export class RoundsService implements OnModuleInit {
       this.dims.set(bountyId, d);
     }
     return d;
+  }
+
+  /** How long a stage stays open (the consistency check takes the unmask stage's if unset). */
+  private stageMs(stage: AgentStage): number {
+    const t = this.config.stageTimeoutsMs;
+    return stage === 'confirm' ? (t.confirm ?? t.unmask) : t[stage];
   }
 
   get gatherMs(): number {
@@ -341,7 +341,7 @@ export class RoundsService implements OnModuleInit {
       }[];
       if (!row) throw new ProtocolError('NOT_FOUND', `no round ${roundId}`);
       if (row.state !== stage) {
-        const ahead = AGENT_STAGES.indexOf(stage) > AGENT_STAGES.indexOf(row.state as AgentStage);
+        const ahead = stageIndex(stage) > stageIndex(row.state as AgentStage);
         throw ahead && ACTIVE.has(row.state)
           ? new ProtocolError('WRONG_STAGE', `round ${roundId} is in stage ${row.state}`)
           : new ProtocolError(
@@ -442,9 +442,8 @@ export class RoundsService implements OnModuleInit {
     if (await this.hub.isOnline(address)) return;
     const rows = (await this.ds.query(
       `SELECT r.id, r.state FROM participant p JOIN round r ON r.id = p.round_id
-        WHERE p.address = $1 AND r.state IN ('keys', 'shares', 'masked', 'unmask')
-          AND p.progress = CASE r.state WHEN 'keys' THEN 'selected' WHEN 'shares' THEN 'keys'
-                                        WHEN 'masked' THEN 'shares' ELSE 'masked' END`,
+        WHERE p.address = $1 AND r.state IN (${AGENT_STAGES_SQL})
+          AND p.progress = ${OWED_PROGRESS_SQL}`,
       [address],
     )) as { id: number; state: AgentStage }[];
     for (const r of rows) {
@@ -514,7 +513,7 @@ export class RoundsService implements OnModuleInit {
         return { aborted: true as const, round };
       }
       const next = NEXT[stage] as AgentStage;
-      const deadline = now + this.config.stageTimeoutsMs[next];
+      const deadline = now + this.stageMs(next);
       await em.update(
         Round,
         { id: roundId },
@@ -536,7 +535,7 @@ export class RoundsService implements OnModuleInit {
       'close-stage',
       { roundId, stage: result.next },
       `close-${roundId}-${result.next}`,
-      { delay: this.config.stageTimeoutsMs[result.next] },
+      { delay: this.stageMs(result.next) },
     );
     // Members of a group often get the same message (the roster): encode it once.
     const frames = new Map<unknown, Uint8Array>();
