@@ -22,6 +22,10 @@ export const TARGETS: Record<string, [string, number]> = {
   spearman_vs_exact_shapley: ['>=', 0.9],
   overhead_s_n100: ['<=', 2.0],
   live_update_ms_p95: ['<=', 500],
+  model_shift_hostile_vs_honest: ['<=', 1.5],
+  honest_paid_with_garbage_shares: ['>=', 1.0],
+  attacker_reward_share: ['<=', 0],
+  accuracy_drop_pp_one_attacker: ['<=', 1.0],
 };
 
 export function table(result: Record<string, unknown>): string {
@@ -57,5 +61,6 @@ export function updateReadme(name: string): boolean {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  for (const name of ['aggregation', 'gas', 'accuracy', 'round', 'web']) updateReadme(name);
+  for (const name of ['aggregation', 'gas', 'accuracy', 'round', 'robustness', 'web'])
+    updateReadme(name);
 }

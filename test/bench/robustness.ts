@@ -17,7 +17,9 @@
  * - rounds_settled_with_garbage_shares / rounds_total: rounds settled on chain over both garbage
  *   scenarios / rounds they ran (target equal); per kind as well.
  * - honest_paid_with_garbage_shares: share of honest (member, round) pairs paid > 0 in the garbage
- *   scenarios, over the same share in the honest run (target 1.0).
+ *   scenarios (target 1.0); honest_paid_share_honest_run is the same share without an attacker
+ *   (scoring pays nothing for a non-positive estimate, attack or not), and
+ *   honest_summed_with_garbage_shares the share of honest pairs whose update was in the sum.
  * - attacker_reward_share: tokens paid to the attacker / tokens paid, over all attack scenarios
  *   (target 0).
  * - accuracy_drop_pp_one_attacker: final validation accuracy of the honest run minus that of the
@@ -37,7 +39,7 @@ import { ProtocolAgent } from '../../client-agent/protocol/index.js';
 import { ensureBackend } from '../../client-agent/cli/spec.js';
 import type { RunningServer } from '../../server/app.js';
 import type { Chain } from '../../server/chain/chain.service.js';
-import { ModelVersion, Participant, Round } from '../../server/db/entities.js';
+import { ModelVersion, Participant, Round, RoundGroup } from '../../server/db/entities.js';
 import {
   denseSpec,
   joinOnChain,
@@ -70,6 +72,7 @@ interface Outcome {
   accuracy: number;
   honestPaid: number;
   honestSeen: number;
+  honestSummed: number;
   attackerPaid: bigint;
   totalPaid: bigint;
 }
@@ -184,6 +187,16 @@ async function scenario(
   for (let k = 0; k < PARAMS; k++) d += (v1[k]! - v0[k]!) ** 2;
   const last = w(versions[versions.length - 1]!);
   const honest = parts.filter((p) => p.address !== attacker);
+  const groups = await server.ds
+    .getRepository(RoundGroup)
+    .createQueryBuilder('g')
+    .where('g.round_id IN (:...ids)', { ids: settled.length ? settled.map((r) => r.id) : [-1] })
+    .getMany();
+  const summed = new Set(
+    groups
+      .filter((g) => g.state === 'aggregated')
+      .flatMap((g) => g.survivors.map((a) => `${g.roundId}:${a}`)),
+  );
   return {
     attack,
     rounds: all.length,
@@ -192,6 +205,7 @@ async function scenario(
     accuracy: trainer.evaluate(last, test).accuracy,
     honestPaid: honest.filter((p) => BigInt(p.reward ?? '0') > 0n).length,
     honestSeen: honest.length,
+    honestSummed: honest.filter((p) => summed.has(`${p.roundId}:${p.address}`)).length,
     attackerPaid: parts
       .filter((p) => p.address === attacker)
       .reduce((s, p) => s + BigInt(p.reward ?? '0'), 0n),
@@ -244,7 +258,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
       const keys = chain.keys!.slice(2 + s * AGENTS, 2 + (s + 1) * AGENTS);
       const o = await scenario(chain, server, keys, attack, rounds, trainer, task);
       console.log(
-        `${attack}: ${o.settled}/${o.rounds} rounds settled, shift ${o.shift1.toFixed(4)}, accuracy ${(100 * o.accuracy).toFixed(1)} %, honest paid ${o.honestPaid}/${o.honestSeen}`,
+        `${attack}: ${o.settled}/${o.rounds} rounds settled, shift ${o.shift1.toFixed(4)}, accuracy ${(100 * o.accuracy).toFixed(1)} %, honest paid ${o.honestPaid}/${o.honestSeen}, summed ${o.honestSummed}/${o.honestSeen}`,
       );
       out.push(o);
     }
@@ -273,9 +287,11 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
     rounds_total_garbage_unmask: by('garbage-unmask-shares').rounds,
     rounds_settled_garbage_ciphertexts: by('garbage-share-ciphertexts').settled,
     rounds_total_garbage_ciphertexts: by('garbage-share-ciphertexts').rounds,
-    honest_paid_with_garbage_shares:
-      garbageSeen && paidShare(honest) ? garbagePaid / garbageSeen / paidShare(honest) : 0,
+    honest_paid_with_garbage_shares: garbageSeen ? garbagePaid / garbageSeen : 0,
     honest_paid_share_honest_run: paidShare(honest),
+    honest_summed_with_garbage_shares: garbageSeen
+      ? garbage.reduce((s, o) => s + o.honestSummed, 0) / garbageSeen
+      : 0,
     attacker_reward_share: totalPaid > 0n ? Number(attackerPaid) / Number(totalPaid) : 0,
     accuracy_honest: honest.accuracy,
     accuracy_one_attacker: by('extreme-words').accuracy,
