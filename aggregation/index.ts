@@ -23,8 +23,21 @@ export { SecAggGroupServer, type GroupResult, type ServerStage } from './secagg/
 export { runSecAggInProcess, type InProcessOptions } from './secagg/inprocess.js';
 export { defaultGroupParams, neighbourGraph, type Neighbourhoods } from './secagg/graph.js';
 export { planGroups } from './secagg/groups.js';
-export { keysPayload, sodiumReady } from './secagg/keys.js';
-export type { GroupParams, KeySigner, KeyVerifier } from './secagg/params.js';
+export { consistencyPayload, keysPayload, sodiumReady } from './secagg/keys.js';
+export type { GroupParams } from './secagg/params.js';
+export {
+  CertificateCache,
+  certificateMessage,
+  createIdentity,
+  keysSigned,
+  signRound,
+  verifyRound,
+  type AgentCertificate,
+  type AgentIdentity,
+  type CertificateCheck,
+  type CertificateScope,
+  type WalletRecover,
+} from './secagg/identity.js';
 export {
   AdvertiseKeys,
   ClientMessage,
@@ -96,6 +109,7 @@ export {
   type RoundScores,
 } from './contribution/round.js';
 export {
+  aggregateHash,
   changedFields,
   contributionCommitment,
   recordDigests,

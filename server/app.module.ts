@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { DataSource as DataSourceToken } from 'typeorm';
 import { RateLimiter } from './abuse/rate-limits.js';
 import { EdgeRedis } from './abuse/redis.js';
+import { AgentKeys } from './auth/agent-keys.js';
 import { AuthController } from './auth/auth.controller.js';
 import { AuthService } from './auth/auth.service.js';
 import { BountiesController } from './bounties/bounties.controller.js';
@@ -39,6 +40,7 @@ export class AppModule {
         EdgeRedis,
         RateLimiter,
         AuthService,
+        AgentKeys,
         Hub,
         QueueService,
         ModelsService,

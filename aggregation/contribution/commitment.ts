@@ -13,7 +13,7 @@
  * aggregator publishes the field digests it committed to, an audit of a changed record can say
  * which field changed (the pass/fail itself rests on the chain alone).
  */
-import { AbiCoder, getAddress, keccak256, toUtf8Bytes } from 'ethers';
+import { AbiCoder, getAddress, keccak256, sha256, toUtf8Bytes } from 'ethers';
 import { canonicalJson } from '../canonical.js';
 import type { RoundRecord } from './round.js';
 
@@ -64,6 +64,16 @@ export type RecordField = (typeof RECORD_FIELDS)[number];
 export type RecordDigests = Record<RecordField, string>;
 
 const hashJson = (v: unknown) => keccak256(toUtf8Bytes(canonicalJson(v)));
+
+/**
+ * The hash of a group's aggregate as the record binds it: sha256 of its sample-weighted mean
+ * update, float32 little-endian, exactly the vector the strategy stepped the model with. Whoever
+ * is given the aggregates (the sponsor and licence holders, `GET /models/:id/versions/:v/
+ * aggregates`) checks each against the record before replaying training from it.
+ */
+export function aggregateHash(mean: Float32Array): string {
+  return sha256(new Uint8Array(mean.buffer, mean.byteOffset, mean.byteLength));
+}
 
 /** keccak256 of each field's canonical JSON. */
 export function recordDigests(r: LedgerRound): RecordDigests {

@@ -34,7 +34,14 @@ import {
   UnmaskRequest,
   parse,
 } from './messages.js';
-import { checkParams, type GroupParams, type KeySigner, type KeyVerifier } from './params.js';
+import {
+  keysSigned,
+  signRound,
+  verifyRound,
+  type AgentIdentity,
+  type CertificateCheck,
+} from './identity.js';
+import { checkParams, type GroupParams } from './params.js';
 import { SHARE_BYTES, splitSecret } from './shamir.js';
 
 type Stage = 'new' | 'advertised' | 'shared' | 'masked' | 'confirmed' | 'done';
@@ -45,10 +52,17 @@ interface HeldShares {
 }
 
 export interface SecAggClientOptions {
-  /** Signs the advertised keys with the client's wallet; without one the signature is "unsigned". */
-  sign?: KeySigner;
-  /** Verifies peers' signatures on their keys; without one, keys are taken as relayed. */
-  verify?: KeyVerifier;
+  /**
+   * This client's certified Ed25519 key (identity.ts): it signs the advertised keys and the
+   * consistency check, and its certificate travels with the keys. Without one, nothing is signed.
+   */
+  identity?: AgentIdentity;
+  /**
+   * Checks a peer's wallet certificate (identity.ts CertificateCache: one ecrecover per peer and
+   * bounty); with one, every roster entry and every confirmation must carry a good Ed25519
+   * signature under a certified key. Without one, keys are taken as relayed.
+   */
+  certificates?: CertificateCheck;
 }
 
 export class SecAggClient {
@@ -96,22 +110,25 @@ export class SecAggClient {
     return { round: this.params.round, group: this.params.group, client: this.id };
   }
 
-  /** Stage 1: fresh key pairs and self-mask seed; public keys signed by the wallet. */
+  /** Stage 1: fresh key pairs and self-mask seed; public keys signed with the certified key. */
   async advertise(): Promise<AdvertiseKeys> {
     this.expect('new', 'advertise keys');
     await sodiumReady();
     this.c = generateKeyPair();
     this.s = generateKeyPair();
     this.b = randomSeed();
+    const identity = this.opts.identity;
     const unsigned = {
       ...this.header(),
       cPk: this.c.publicKey,
       sPk: this.s.publicKey,
       bCommit: commitSeed(this.b, this.params.round, this.params.group, this.id),
+      ...(identity ? { cert: identity.certificate } : {}),
     };
-    const signature = this.opts.sign ? await this.opts.sign(keysPayload(unsigned)) : 'unsigned';
     this.stage = 'advertised';
-    return { type: 'advertise', ...unsigned, signature };
+    return identity
+      ? { type: 'advertise', ...unsigned, signature: signRound(identity, keysPayload(unsigned)) }
+      : { type: 'advertise', ...unsigned };
   }
 
   /** Stage 2: checks the roster the server relayed, then shares b_i and s_i with the neighbours. */
@@ -128,8 +145,8 @@ export class SecAggClient {
         `roster entry of ${m.client}`,
       );
       check(!byId.has(m.client), 'DUPLICATE', `${m.client} appears twice in the roster`);
-      if (this.opts.verify && !(await this.opts.verify(keysPayload(m), m.signature, m.client))) {
-        fail('BAD_SIGNATURE', `keys of ${m.client} are not signed by its wallet`);
+      if (this.opts.certificates && !keysSigned(m, this.opts.certificates)) {
+        fail('BAD_SIGNATURE', `keys of ${m.client} are not signed by a key its wallet certified`);
       }
       byId.set(m.client, m);
     }
@@ -299,9 +316,15 @@ export class SecAggClient {
       check(this.roster.has(j), 'NOT_IN_GROUP', `dropout ${j} is not in the roster`);
     }
     this.request = req;
-    const signature = this.opts.sign ? await this.opts.sign(consistencyPayload(req)) : 'unsigned';
     this.stage = 'confirmed';
-    return { type: 'confirm', ...this.header(), signature };
+    const identity = this.opts.identity;
+    return identity
+      ? {
+          type: 'confirm',
+          ...this.header(),
+          signature: signRound(identity, consistencyPayload(req)),
+        }
+      : { type: 'confirm', ...this.header() };
   }
 
   /**
@@ -320,7 +343,12 @@ export class SecAggClient {
     for (const c of confirmations) {
       check(survivors.has(c.client), 'PROTOCOL_VIOLATION', `${c.client} is not a survivor`);
       check(!signers.has(c.client), 'DUPLICATE', `two confirmations by ${c.client}`);
-      if (this.opts.verify && !(await this.opts.verify(payload, c.signature, c.client))) {
+      // Under the key the signer's wallet certified in the roster (checked at stage 2).
+      const key = this.roster.get(c.client)?.cert?.key;
+      if (
+        this.opts.certificates &&
+        !(key && c.signature && verifyRound(key, payload, c.signature))
+      ) {
         fail(
           'PROTOCOL_VIOLATION',
           `${c.client} did not sign the survivor set this client was shown`,

@@ -76,7 +76,10 @@ export function pairSign(self: ClientId, peer: ClientId): 1 | -1 {
   return self < peer ? 1 : -1;
 }
 
-/** The bytes a wallet signs to vouch for a client's advertised keys. */
+/**
+ * The bytes a client signs (with its certified Ed25519 key, identity.ts) to vouch for its
+ * advertised keys; they name the signing key too, so an entry cannot be moved under another one.
+ */
 export function keysPayload(m: {
   round: RoundId;
   group: GroupId;
@@ -84,12 +87,20 @@ export function keysPayload(m: {
   cPk: Uint8Array;
   sPk: Uint8Array;
   bCommit: Uint8Array;
+  cert?: { key: Uint8Array };
 }): Uint8Array {
   const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
   return enc.encode(
-    ['tributary-keys/v1', m.round, m.group, m.client, hex(m.cPk), hex(m.sPk), hex(m.bCommit)].join(
-      '\n',
-    ),
+    [
+      'tributary-keys/v2',
+      m.round,
+      m.group,
+      m.client,
+      hex(m.cPk),
+      hex(m.sPk),
+      hex(m.bCommit),
+      m.cert ? hex(m.cert.key) : '',
+    ].join('\n'),
   );
 }
 

@@ -18,14 +18,31 @@ const bytes = (len?: number, max = 1 << 30) =>
 const id = z.string().min(1).max(200);
 const header = { round: id, group: id, client: id };
 
-/** Stage 1: a client's two X25519 public keys, a commitment to its self-mask seed, a wallet signature. */
+/** An Ed25519 signature of a round message, under the sender's certified key (identity.ts). */
+const signature = bytes(64);
+
+/** The wallet's certificate of the sender's per-bounty Ed25519 key (identity.ts). */
+export const Certificate = z.object({
+  key: bytes(32),
+  signature: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{130}$/, 'a 65-byte wallet signature in hex')
+    .max(200),
+});
+
+/**
+ * Stage 1: a client's two X25519 public keys and a commitment to its self-mask seed, signed with its
+ * Ed25519 key, and the wallet's certificate of that key. Both are absent only in unsigned
+ * simulations; a verifying peer or server refuses an entry without them.
+ */
 export const AdvertiseKeys = z.object({
   type: z.literal('advertise'),
   ...header,
   cPk: bytes(32),
   sPk: bytes(32),
   bCommit: bytes(32),
-  signature: z.string().min(1).max(1000),
+  cert: Certificate.optional(),
+  signature: signature.optional(),
 });
 export type AdvertiseKeys = z.infer<typeof AdvertiseKeys>;
 
@@ -72,12 +89,13 @@ export type UnmaskRequest = z.infer<typeof UnmaskRequest>;
 
 /**
  * Stage 3½, the consistency check (Bonawitz et al. 2017, §4, round 3 "ConsistencyCheck"): each
- * survivor signs the unmask request it was shown (survivors, dropouts, excluded) with its wallet.
+ * survivor signs the unmask request it was shown (survivors, dropouts, excluded) with its
+ * certified Ed25519 key (absent only in unsigned simulations).
  */
 export const Confirm = z.object({
   type: z.literal('confirm'),
   ...header,
-  signature: z.string().min(1).max(1000),
+  signature: signature.optional(),
 });
 export type Confirm = z.infer<typeof Confirm>;
 
@@ -87,7 +105,7 @@ export type Confirm = z.infer<typeof Confirm>;
  * server that shows different clients different survivor sets learns nothing from either.
  */
 export const Confirmations = z
-  .array(z.object({ client: id, signature: z.string().min(1).max(1000) }))
+  .array(z.object({ client: id, signature: signature.optional() }))
   .max(256);
 export type Confirmations = z.infer<typeof Confirmations>;
 

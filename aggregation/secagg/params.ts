@@ -22,12 +22,3 @@ export function checkParams(p: GroupParams): void {
     `threshold must be in [2, k + 1 = ${p.neighbours + 1}], got ${p.threshold}`,
   );
 }
-
-/** Signs the canonical key payload with the client's wallet (e.g. EIP-191 via ethers). */
-export type KeySigner = (payload: Uint8Array) => string | Promise<string>;
-/** Checks that `client` (e.g. an Ethereum address) signed `payload`. */
-export type KeyVerifier = (
-  payload: Uint8Array,
-  signature: string,
-  client: string,
-) => boolean | Promise<boolean>;

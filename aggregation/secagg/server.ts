@@ -16,7 +16,6 @@ import {
   bytesEqual,
   commitSeed,
   consistencyPayload,
-  keysPayload,
   pairSeed,
   pairSign,
   publicKeyOf,
@@ -34,7 +33,8 @@ import {
   type ShareInbox,
   type UnmaskRequest,
 } from './messages.js';
-import { checkParams, type GroupParams, type KeyVerifier } from './params.js';
+import { keysSigned, verifyRound, type CertificateCheck } from './identity.js';
+import { checkParams, type GroupParams } from './params.js';
 import { robustCombine, type HeldShare } from './shamir.js';
 
 export type ServerStage =
@@ -67,7 +67,7 @@ export class SecAggGroupServer {
   private graph: Neighbourhoods = new Map();
   private shareMsgs = new Map<ClientId, ShareKeys>();
   private masked = new Map<ClientId, Uint8Array>();
-  private confirms = new Map<ClientId, string>();
+  private confirms = new Map<ClientId, Uint8Array | undefined>();
   private unmasks = new Map<ClientId, Unmask>();
   private u2: ClientId[] = [];
   private u3: ClientId[] = [];
@@ -79,7 +79,8 @@ export class SecAggGroupServer {
   constructor(
     readonly params: GroupParams,
     members: readonly ClientId[],
-    private readonly verify?: KeyVerifier,
+    /** With one, keys and confirmations must be signed under wallet-certified keys (identity.ts). */
+    private readonly certificates?: CertificateCheck,
   ) {
     checkParams(params);
     check(new Set(members).size === members.length, 'CONFIG', 'duplicate members');
@@ -155,8 +156,8 @@ export class SecAggGroupServer {
     const m = parse(AdvertiseKeys, input);
     this.open('advertise', 'keys');
     check(!this.keys.has(m.client), 'DUPLICATE', `${m.client} already advertised keys`);
-    if (this.verify && !(await this.verify(keysPayload(m), m.signature, m.client))) {
-      fail('BAD_SIGNATURE', `keys of ${m.client} are not signed by its wallet`);
+    if (this.certificates && !keysSigned(m, this.certificates)) {
+      fail('BAD_SIGNATURE', `keys of ${m.client} are not signed by a key its wallet certified`);
     }
     this.keys.set(m.client, m);
   }
@@ -289,8 +290,12 @@ export class SecAggGroupServer {
     const req = this.unmaskRequest();
     check(req.survivors.includes(m.client), 'NOT_IN_GROUP', `${m.client} is not a survivor`);
     check(!this.confirms.has(m.client), 'DUPLICATE', `${m.client} already confirmed`);
-    if (this.verify && !(await this.verify(consistencyPayload(req), m.signature, m.client))) {
-      fail('BAD_SIGNATURE', `the confirmation of ${m.client} is not signed by its wallet`);
+    const key = this.keys.get(m.client)?.cert?.key;
+    if (
+      this.certificates &&
+      !(key && m.signature && verifyRound(key, consistencyPayload(req), m.signature))
+    ) {
+      fail('BAD_SIGNATURE', `the confirmation of ${m.client} is not signed by its certified key`);
     }
     this.confirms.set(m.client, m.signature);
   }
@@ -309,7 +314,7 @@ export class SecAggGroupServer {
     }
     const list: Confirmations = [...this.confirms]
       .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([client, signature]) => ({ client, signature }));
+      .map(([client, signature]) => (signature ? { client, signature } : { client }));
     this.stageNow = 'unmask';
     return new Map([...this.confirms.keys()].map((c) => [c, list]));
   }

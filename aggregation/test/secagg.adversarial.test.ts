@@ -4,28 +4,52 @@ import { combine, split } from 'shamir-secret-sharing';
 import { randomBytes } from 'node:crypto';
 import {
   AggregationError,
+  CertificateCache,
   SecAggClient,
   SecAggGroupServer,
+  consistencyPayload,
+  createIdentity,
+  keysPayload,
+  signRound,
   sumWords,
+  type AdvertiseKeys,
+  type AgentIdentity,
+  type CertificateScope,
   type GroupParams,
-  type KeyVerifier,
 } from '../index.js';
 import { generateKeyPair, openShare } from '../secagg/keys.js';
 import { combineShares } from '../secagg/shamir.js';
 
 const params: GroupParams = { round: 'b1:r1', group: 'g0', dim: 64, neighbours: 4, threshold: 3 };
 
+const scope: CertificateScope = { chainId: 31337, bountyId: 1 };
 const wallets = Array.from({ length: 5 }, () => Wallet.createRandom());
-const verify: KeyVerifier = (payload, signature, client) =>
-  verifyMessage(payload, signature) === client;
+/** Each wallet's Ed25519 key for bounty 1 on chain 31337, certified once (identity.ts). */
+let identities: AgentIdentity[] = [];
+beforeAll(async () => {
+  identities = await Promise.all(
+    wallets.map((w) => createIdentity(scope, w.address, (m) => w.signMessage(m))),
+  );
+});
+const certificates = () => new CertificateCache(scope, (m, sig) => verifyMessage(m, sig)).checker;
 
 function setup() {
   const members = wallets.map((w) => w.address);
-  const server = new SecAggGroupServer(params, members, verify);
+  const server = new SecAggGroupServer(params, members, certificates());
   const clients = wallets.map(
-    (w) => new SecAggClient(w.address, params, { sign: (p) => w.signMessage(p), verify }),
+    (w, i) =>
+      new SecAggClient(w.address, params, {
+        identity: identities[i]!,
+        certificates: certificates(),
+      }),
   );
   return { server, clients };
+}
+
+/** `m` re-signed under `identity` (a valid Ed25519 signature under whatever key it certifies). */
+function resigned(m: AdvertiseKeys, identity: AgentIdentity): AdvertiseKeys {
+  const entry = { ...m, cert: identity.certificate };
+  return { ...entry, signature: signRound(identity, keysPayload(entry)) };
 }
 
 async function code(p: Promise<unknown>): Promise<string> {
@@ -44,11 +68,14 @@ describe('SecAgg+ rejects bad messages with codes and changes nothing', () => {
     const inputs = clients.map((_, i) => new Uint32Array(params.dim).fill(i + 1));
     const adv = await Promise.all(clients.map((c) => c.advertise()));
 
-    // forged: keys signed by another wallet
-    const forged = { ...adv[0]!, signature: await wallets[1]!.signMessage('x') };
-    expect(await code(server.receive(forged))).toBe('BAD_SIGNATURE');
-    // tampered key under a valid signature
+    // forged: client 0's keys under the key wallet 1 certified, or with a signature of other bytes
+    expect(await code(server.receive(resigned(adv[0]!, identities[1]!)))).toBe('BAD_SIGNATURE');
+    const other = signRound(identities[0]!, new TextEncoder().encode('x'));
+    expect(await code(server.receive({ ...adv[0]!, signature: other }))).toBe('BAD_SIGNATURE');
+    // tampered key under a valid signature; no signature or certificate at all
     expect(await code(server.receive({ ...adv[0]!, sPk: randomBytes(32) }))).toBe('BAD_SIGNATURE');
+    const { cert: _c, signature: _s, ...bare } = adv[0]!;
+    expect(await code(server.receive(bare))).toBe('BAD_SIGNATURE');
     // malformed
     expect(await code(server.receive({ ...adv[0]!, cPk: new Uint8Array(31) }))).toBe('BAD_MESSAGE');
     expect(await code(server.receive({ type: 'advertise' }))).toBe('BAD_MESSAGE');
@@ -109,9 +136,17 @@ describe('SecAgg+ rejects bad messages with codes and changes nothing', () => {
     const adv = await Promise.all(clients.map((c) => c.advertise()));
     for (const m of adv) await server.receive(m);
     const roster = server.closeAdvertise();
-    // A server swapping in its own keys for client 1 is caught by the wallet signature.
+    // A server swapping in its own keys for client 1 is caught by the signature...
     const mitm = roster.map((m, i) => (i === 1 ? { ...m, cPk: randomBytes(32) } : m));
     expect(await code(clients[0]!.shareKeys(mitm))).toBe('BAD_SIGNATURE');
+    // ...and re-signing them with a key of its own needs client 1's wallet to certify that key.
+    const own = await createIdentity(scope, roster[1]!.client, (m) =>
+      Wallet.createRandom().signMessage(m),
+    );
+    const swapped = roster.map((m, i) =>
+      i === 1 ? resigned({ ...m, cPk: randomBytes(32) }, own) : m,
+    );
+    expect(await code(clients[0]!.shareKeys(swapped))).toBe('BAD_SIGNATURE');
 
     const shares = await Promise.all(clients.slice(1).map((c) => c.shareKeys(roster)));
     for (const m of shares) await server.receive(m);
@@ -370,12 +405,49 @@ describe('the consistency check (Bonawitz et al. 2017, round 3)', () => {
     for (const c of clients) await server.receive(await c.maskInput(inboxes.get(c.id), x));
     const req = server.closeMasked();
     const confirms = await Promise.all(clients.map((c) => c.confirm(req)));
-    const forged = { ...confirms[0]!, signature: await wallets[1]!.signMessage('x') };
+    // Client 0's confirmation signed with client 1's certified key.
+    const forged = {
+      ...confirms[0]!,
+      signature: signRound(identities[1]!, consistencyPayload(req)),
+    };
     expect(await code(server.receive(forged))).toBe('BAD_SIGNATURE');
+    const { signature: _s, ...unsigned } = confirms[0]!;
+    expect(await code(server.receive(unsigned))).toBe('BAD_SIGNATURE');
     const fake = confirms.map((m, i) => ({
       client: m.client,
       signature: i === 0 ? forged.signature : m.signature,
     }));
     expect(await code(clients[2]!.unmask(fake))).toBe('PROTOCOL_VIOLATION');
+  });
+});
+
+describe('key certificates (identity.ts)', () => {
+  it('a certificate for another bounty or chain, or by another wallet, is refused', async () => {
+    const w = wallets[0]!;
+    const sign = (m: string) => w.signMessage(m);
+    const cases = {
+      'another bounty': await createIdentity({ ...scope, bountyId: 2 }, w.address, sign),
+      'another chain': await createIdentity({ ...scope, chainId: 1 }, w.address, sign),
+      'another wallet': await createIdentity(scope, w.address, (m) => wallets[1]!.signMessage(m)),
+    };
+    const cache = new CertificateCache(scope, (m, sig) => verifyMessage(m, sig));
+    for (const [what, id] of Object.entries(cases)) {
+      expect([what, cache.check(w.address, id.certificate)]).toEqual([what, false]);
+      // Used as a whole (keys correctly signed under the key it certifies), by server and peers.
+      const { server, clients } = setup();
+      const adv = await Promise.all(clients.map((c) => c.advertise()));
+      const bad = resigned(adv[0]!, id);
+      expect([what, await code(server.receive(bad))]).toEqual([what, 'BAD_SIGNATURE']);
+      for (const m of adv.slice(1)) await server.receive(m);
+      await server.receive(adv[0]!);
+      const roster = server.closeAdvertise().map((m) => (m.client === w.address ? bad : m));
+      expect([what, await code(clients[1]!.shareKeys(roster))]).toEqual([what, 'BAD_SIGNATURE']);
+    }
+    // The right one is good, and checked with one ecrecover however often it is seen.
+    expect(cache.check(w.address, identities[0]!.certificate)).toBe(true);
+    expect(cache.check(w.address, identities[0]!.certificate)).toBe(true);
+    expect(cache.recovers).toBe(4);
+    // Another address claiming the same certificate is refused.
+    expect(cache.check(wallets[1]!.address, identities[0]!.certificate)).toBe(false);
   });
 });

@@ -25,3 +25,12 @@ export {
   toRoundRecord,
   type RecordDigests,
 } from './record.js';
+export {
+  coalitionWeights,
+  replayTraining,
+  type ReplayFinding,
+  type ReplayFindingKind,
+  type ReplayGroup,
+  type ReplayInput,
+  type ReplayReport,
+} from './replay.js';

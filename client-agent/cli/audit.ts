@@ -21,6 +21,7 @@ import {
 } from './context.js';
 import { CliError, fail } from './errors.js';
 import { table, toJson, type Io } from './io.js';
+import { replayAudit } from './replay.js';
 
 export {
   auditBounty,
@@ -82,11 +83,14 @@ export async function loadRecord(
   return asCliError(() => recordFromListing(id, listing, onChain));
 }
 
-async function audit(
-  ctx: Context,
-  idText: string,
-  o: { record?: string; saveRecord?: string },
-): Promise<void> {
+interface AuditOptions {
+  record?: string;
+  saveRecord?: string;
+  replay?: boolean;
+  validation?: string;
+}
+
+async function audit(ctx: Context, idText: string, o: AuditOptions): Promise<void> {
   const id = parseBountyId(idText);
   const b = await requireBounty(ctx, id);
   const chain = await ctx.contracts.bounties.recordedRounds(id, undefined, {
@@ -99,7 +103,15 @@ async function audit(
     new Set(chain.map((r) => Number(r.round))),
   );
   if (o.saveRecord) await writeFile(o.saveRecord, JSON.stringify(record, null, 2) + '\n');
-  const report = { ...asCliError(() => auditBounty(id, b.roundBudget, chain, record)), pending };
+  const rewards = asCliError(() => auditBounty(id, b.roundBudget, chain, record));
+  const replay =
+    o.replay || o.validation ? await replayAudit(ctx, id, record.rounds, o.validation) : undefined;
+  const report = {
+    ...rewards,
+    pass: rewards.pass && (replay?.pass ?? true),
+    pending,
+    ...(replay ? { replay } : {}),
+  };
   const decimals = await tokenDecimals(ctx.provider, b.token);
   if (ctx.json) ctx.io.stdout(toJson(report) + '\n');
   else {
@@ -134,17 +146,22 @@ async function audit(
       );
     }
     for (const f of report.findings) ctx.io.stdout(`FAIL ${f.kind}: ${f.message}\n`);
+    if (replay) {
+      for (const f of replay.findings) ctx.io.stdout(`FAIL ${f.kind}: ${f.message}\n`);
+      ctx.io.stdout(
+        `${replay.pass ? 'PASS' : 'FAIL'} replay: ${replay.rounds} rounds, ${replay.versionsChecked} model versions re-derived from the group aggregates, ${replay.utilitiesChecked} utilities re-measured${o.validation ? '' : ' (pass --validation to re-measure utilities)'}\n`,
+      );
+    }
     ctx.io.stdout(
       `${report.pass ? 'PASS' : 'FAIL'}: bounty ${id}, ${report.roundsOnChain} rounds on chain, ${report.roundsInRecord} in the record, ${report.contributions} contributions, ${report.findings.length} findings${report.pending ? `; ${report.pending} scored round(s) not yet on chain, not audited` : ''}\n`,
     );
   }
   if (!report.pass) {
-    const first = report.findings[0]!;
-    throw new CliError(
-      'AUDIT_FAILED',
-      `${report.findings.length} finding(s); first: ${first.message}`,
-      { reported: true },
-    );
+    const all = [...report.findings, ...(replay?.findings ?? [])];
+    const first = all[0]!;
+    throw new CliError('AUDIT_FAILED', `${all.length} finding(s); first: ${first.message}`, {
+      reported: true,
+    });
   }
 }
 
@@ -159,7 +176,15 @@ export function auditCommand(io: Io): Command {
       'scoring record (default: from the server, GET /bounties/<id>/rounds)',
     )
     .option('--save-record <file>', 'write the scoring record that was audited (documented format)')
-    .action(async (id: string, o: { record?: string; saveRecord?: string }, c: Command) =>
+    .option(
+      '--replay',
+      "also replay training from the group aggregates (the sponsor's or a licence holder's wallet) and check every model version's hash on chain",
+    )
+    .option(
+      '--validation <data>',
+      'with --replay: the validation set (as given to bounty create) to re-measure every coalition utility',
+    )
+    .action(async (id: string, o: AuditOptions, c: Command) =>
       withContext(c.optsWithGlobals() as GlobalOptions, io, (ctx) => audit(ctx, id, o)),
     );
 }

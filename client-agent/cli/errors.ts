@@ -121,5 +121,6 @@ export function toCliError(err: unknown): CliError {
     return new CliError('SERVER_UNREACHABLE', String(e.message ?? 'connection refused'));
   }
   const message = err instanceof Error ? err.message : String(err);
+  if (process.env.TRIBUTARY_DEBUG) console.error(err);
   return new CliError('INTERNAL', message.split('\n')[0] ?? 'unexpected failure');
 }

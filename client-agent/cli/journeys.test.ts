@@ -182,6 +182,42 @@ describe('the four journeys through the CLI', () => {
     expect(rep.rows).toHaveLength(AGENTS);
     expect(rep.rows.every((r) => r.commitment === 'bound')).toBe(true);
 
+    // Replay (the sponsor, who may see the group aggregates): every model version re-derived
+    // through the strategy and found on chain, every coalition utility re-measured.
+    const replay = await cli(
+      [
+        '--deployment',
+        deployment,
+        '--json',
+        'audit',
+        bountyId,
+        '--replay',
+        '--validation',
+        join(dir, 'validation.csv'),
+      ],
+      { TRIBUTARY_KEY: sponsor.privateKey },
+    );
+    expect(replay.err).toBe('');
+    const rr = replay.json<{
+      pass: boolean;
+      replay: {
+        pass: boolean;
+        versionsChecked: number;
+        utilitiesChecked: number;
+        findings: unknown[];
+      };
+    }>();
+    expect(rr.replay.findings).toEqual([]);
+    expect(rr.replay.versionsChecked).toBeGreaterThanOrEqual(1);
+    expect(rr.replay.utilitiesChecked).toBeGreaterThanOrEqual(2);
+    expect(replay.code).toBe(0);
+    // A stranger's wallet may not see the aggregates of a licensed model.
+    const stranger = await cli(['--deployment', deployment, 'audit', bountyId, '--replay'], {
+      TRIBUTARY_KEY: Wallet.createRandom().privateKey,
+    });
+    expect(stranger.code).not.toBe(0);
+    expect(stranger.err).toMatch(/NO_LICENCE/);
+
     // Download the model: licensed to contributors, hash checked against the registry.
     const anon = await cli([
       '--deployment',

@@ -5,11 +5,14 @@
  * reconnect it signs in again, re-joins, and the server re-sends the open stage; answers it already
  * gave are sent again from a cache (the server acknowledges duplicates).
  */
-import { getAddress, verifyMessage, type Wallet } from 'ethers';
+import { getAddress, hexlify, verifyMessage, type Wallet } from 'ethers';
 import { io, type Socket } from 'socket.io-client';
 import {
   AggregationError,
+  CertificateCache,
+  createIdentity,
   SecAggClient,
+  type AgentIdentity,
   checkRoundAgainstSpec,
   type BountySpec,
   decodeFrame,
@@ -84,6 +87,11 @@ export interface AgentOptions {
    * (SPEC_MISMATCH) before this agent sends anything.
    */
   spec?: BountySpec;
+  /**
+   * The chain the bounty lives on, signed into this agent's key certificate and expected in its
+   * peers'. Default: the chain id of the sign-in challenge's EIP-712 domain.
+   */
+  chainId?: number;
 }
 
 export interface Reward {
@@ -121,6 +129,15 @@ export class ProtocolAgent {
   readonly rewards: Reward[] = [];
   /** Wall time spent in local training, per round id (benchmarks subtract it). */
   readonly computeMs = new Map<number, number>();
+  /** The chain id named by the last sign-in challenge. */
+  private challengeChainId?: number;
+  /**
+   * This agent's Ed25519 key for the bounty, certified once by the wallet (identity.ts); it signs
+   * every round's keys and consistency check, so the wallet signs once per bounty, not per round.
+   */
+  private identity?: AgentIdentity;
+  /** Peers' certificates checked so far (one ecrecover per peer for the whole bounty). */
+  private certificates?: CertificateCache;
 
   constructor(private readonly opts: AgentOptions) {
     this.address = getAddress(opts.wallet.address);
@@ -148,6 +165,7 @@ export class ProtocolAgent {
       { SignIn: ch.types.SignIn },
       ch.message,
     );
+    if (typeof ch.domain.chainId === 'number') this.challengeChainId = ch.domain.chainId;
     return { address: this.address, nonce: ch.message.nonce, signature };
   }
 
@@ -201,8 +219,30 @@ export class ProtocolAgent {
     });
   }
 
+  /** The certified key (made on first join) and the cache of peers' certificates. */
+  private async ensureIdentity(): Promise<AgentIdentity> {
+    if (!this.identity) {
+      const chainId = this.opts.chainId ?? this.challengeChainId;
+      if (chainId === undefined) throw new ProtocolError('UNAUTHENTICATED', 'unknown chain id');
+      const scope = { chainId, bountyId: this.opts.bountyId };
+      const wallet = this.opts.wallet;
+      this.identity = await createIdentity(scope, this.address, (m) => wallet.signMessage(m));
+      this.certificates = new CertificateCache(scope, (m, sig) => verifyMessage(m, sig));
+    }
+    return this.identity;
+  }
+
+  /** ecrecovers this agent has done on peers' certificates (benchmarks report them). */
+  get certificateChecks(): number {
+    return this.certificates?.recovers ?? 0;
+  }
+
   private async join(): Promise<void> {
-    const ack = await this.request('join', { bountyId: this.opts.bountyId });
+    const { certificate } = await this.ensureIdentity();
+    const ack = await this.request('join', {
+      bountyId: this.opts.bountyId,
+      certificate: { key: hexlify(certificate.key), signature: certificate.signature },
+    });
     this.emit({ type: 'joined', detail: ack });
     // Answers given before a reconnect may have been lost: send them again (duplicates are fine).
     for (const [roundId, run] of this.runs) {
@@ -266,16 +306,13 @@ export class ProtocolAgent {
       neighbours: r.group.neighbours,
       threshold: r.group.threshold,
     };
-    const wallet = this.opts.wallet;
+    // Made at join, which comes before any round.
+    if (!this.identity || !this.certificates) {
+      throw new ProtocolError('UNAUTHENTICATED', 'a round arrived before joining');
+    }
     const client = new SecAggClient(this.address, params, {
-      sign: (payload) => wallet.signMessage(payload),
-      verify: (payload, signature, who) => {
-        try {
-          return getAddress(verifyMessage(payload, signature)) === getAddress(who);
-        } catch {
-          return false;
-        }
-      },
+      identity: this.identity,
+      certificates: this.certificates.checker,
     });
     const training = (async () => {
       const model = await this.fetchModel(r.modelUrl);

@@ -30,7 +30,7 @@ describe('an agent refuses a round that breaks the bounty spec', () => {
       res.setHeader('content-type', 'application/json');
       res.end(
         JSON.stringify({
-          domain: { name: 'tributary', version: '1' },
+          domain: { name: 'tributary', version: '1', chainId: 31337 },
           types: { SignIn: [{ name: 'nonce', type: 'string' }] },
           message: { nonce: 'n' },
         }),

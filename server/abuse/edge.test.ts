@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { Wallet } from 'ethers';
 import { io, type Socket } from 'socket.io-client';
-import { encodeFrame, keysPayload } from '../../aggregation/index.js';
+import { createIdentity, encodeFrame, keysPayload, signRound } from '../../aggregation/index.js';
 import { ProtocolAgent } from '../../client-agent/protocol/index.js';
 import type { RunningServer } from '../app.js';
 import type { Chain } from '../chain/chain.service.js';
@@ -296,8 +296,13 @@ describe('bad input and abuse at the edge', () => {
       sPk: new Uint8Array(32).fill(2),
       bCommit: new Uint8Array(32).fill(3),
     };
-    const signature = await w.signMessage(keysPayload(m));
-    const frame = encodeFrame({ ...m, signature });
+    const id = await createIdentity(
+      { chainId: chain.chainId, bountyId: dupBounty },
+      w.address,
+      (x) => w.signMessage(x),
+    );
+    const signed = { ...m, cert: id.certificate };
+    const frame = encodeFrame({ ...signed, signature: signRound(id, keysPayload(signed)) });
     const acks = await Promise.all(
       Array.from({ length: 8 }, () =>
         ask(socks[0]!, 'stage', { roundId: start.roundId, stage: 'keys', message: frame }),

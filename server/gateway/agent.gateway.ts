@@ -9,6 +9,7 @@ import {
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { RateLimiter } from '../abuse/rate-limits.js';
+import { AgentKeys } from '../auth/agent-keys.js';
 import { AuthService } from '../auth/auth.service.js';
 import { BountiesService } from '../bounties/bounties.service.js';
 import { ProtocolError, toErrorBody } from '../errors.js';
@@ -47,6 +48,7 @@ export class AgentGateway implements OnGatewayInit, OnGatewayDisconnect {
     @Inject(RoundsService) private readonly rounds: RoundsService,
     @Inject(BountiesService) private readonly bounties: BountiesService,
     @Inject(RateLimiter) private readonly limits: RateLimiter,
+    @Inject(AgentKeys) private readonly agentKeys: AgentKeys,
   ) {}
 
   afterInit(ns: Namespace): void {
@@ -86,7 +88,11 @@ export class AgentGateway implements OnGatewayInit, OnGatewayDisconnect {
       const address = addressOf(socket);
       await this.limits.consume('join', address);
       const msg = JoinMsg.safeParse(body);
-      if (!msg.success) throw new ProtocolError('BAD_REQUEST', 'join needs { bountyId }');
+      if (!msg.success) {
+        throw new ProtocolError('BAD_REQUEST', 'join needs { bountyId, certificate? }');
+      }
+      const { certificate } = msg.data;
+      if (certificate) this.agentKeys.checkJoin(msg.data.bountyId, address, certificate);
       if (!(await this.bounties.joinedOnChain(msg.data.bountyId, address))) {
         throw new ProtocolError('NOT_JOINED', 'join (stake in) the bounty on chain first');
       }

@@ -3,7 +3,7 @@
  * `aggregation/`, carried as schema-checked bytes.
  *
  * agent -> server (each with an acknowledgement `{ ok: true, ... }` or `{ error: { code, message } }`):
- *   join   { bountyId }                       enter a bounty's pool; resumes an active round
+ *   join   { bountyId, certificate? }         enter a bounty's pool; resumes an active round
  *   stage  { roundId, stage, message: frame, samples? } one SecAgg+ stage message
  *   status {}                                 rounds taken part in, scores, rewards
  * server -> agent:
@@ -16,7 +16,20 @@ import { z } from 'zod';
 import { AGENT_STAGES } from '../db/entities.js';
 import { Id, MAX_ID, SerialId } from '../input.js';
 
-export const JoinMsg = z.object({ bountyId: Id });
+/**
+ * `certificate`: the wallet's EIP-191 certificate of the agent's Ed25519 key for this bounty
+ * (aggregation/secagg/identity.ts), checked once here; the agent's keys and consistency checks are
+ * signed with that key in every round.
+ */
+export const JoinMsg = z.object({
+  bountyId: Id,
+  certificate: z
+    .object({
+      key: z.string().regex(/^0x[0-9a-fA-F]{64}$/),
+      signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/),
+    })
+    .optional(),
+});
 
 /** The SecAgg+ message itself is parsed against its stage's schema by the rounds service. */
 export const StageMsg = z.object({

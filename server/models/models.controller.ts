@@ -49,6 +49,23 @@ export class ModelsController {
     await this.serve(bountyId, version, headers, res, 'weights', 'application/octet-stream');
   }
 
+  /**
+   * The group aggregates of the round that produced `version` (each a sample-weighted mean update,
+   * float32 little-endian, base64), released with the version to whoever may download it: the
+   * sponsor and licence holders, and participants while the bounty trains. Each hashes to the
+   * sumHash the round record binds on chain; `tributary audit --replay` replays training from them.
+   */
+  @Get(':bountyId/versions/:version/aggregates')
+  async aggregates(
+    @Param('bountyId', IdPipe) bountyId: number,
+    @Param('version', IdPipe) version: number,
+    @Headers() headers: Record<string, string>,
+  ) {
+    const found = await this.models.aggregates(bountyId, version);
+    await this.licences.check(bountyId, version, headers);
+    return found;
+  }
+
   /** One file of a version, after the licence check, with the version's on-chain hash. */
   private async serve(
     bountyId: number,

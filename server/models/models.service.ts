@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
-import { Bounty, ModelVersion } from '../db/entities.js';
+import { DataSource, In, type EntityManager } from 'typeorm';
+import { Bounty, ModelVersion, Round, RoundGroup } from '../db/entities.js';
 import { ProtocolError } from '../errors.js';
 import { artifactHash, bytesToWeights, modelJson, weightsToBytes } from './artifact.js';
 
@@ -40,6 +40,34 @@ export class ModelsService {
     return em
       .getRepository(ModelVersion)
       .findOne({ where: { bountyId }, order: { version: 'DESC' } });
+  }
+
+  /** The aggregated groups of the round that produced `version`, in the record's (index) order. */
+  async aggregates(bountyId: number, version: number) {
+    const round = await this.ds.getRepository(Round).findOne({
+      where: {
+        bountyId,
+        modelVersion: version - 1,
+        state: In(['aggregated', 'scored', 'settled']),
+      },
+    });
+    if (!round || version < 1) {
+      throw new ProtocolError('NOT_FOUND', `no aggregated round produced version ${version}`);
+    }
+    const groups = await this.ds
+      .getRepository(RoundGroup)
+      .find({ where: { roundId: round.id, state: 'aggregated' }, order: { index: 'ASC' } });
+    return {
+      version,
+      round: round.number,
+      ledgerRound: round.ledgerRound,
+      groups: groups.map((g) => ({
+        index: g.index,
+        sumHash: g.sumHash,
+        weight: g.weight,
+        mean: g.sum!.toString('base64'),
+      })),
+    };
   }
 
   /** Model versions never change once stored: downloads in a round are served from memory. */

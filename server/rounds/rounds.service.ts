@@ -5,18 +5,17 @@
  * stage everyone answered promotes. Nothing here lives only in memory.
  */
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { createHash } from 'node:crypto';
-import { getAddress, verifyMessage } from 'ethers';
+import { getAddress } from 'ethers';
 import { DataSource, IsNull, Not, type EntityManager } from 'typeorm';
 import {
   AggregationError,
+  aggregateHash,
   checkGroupSum,
   DEFAULT_WEIGHT_CAP,
   decodeSum,
   makeQuantConfig,
   type QuantConfig,
   defaultGroupParams,
-  keysPayload,
   AdvertiseKeys,
   MaskedInput,
   encodeFrame,
@@ -32,6 +31,7 @@ import {
   type RoundState,
 } from '../db/entities.js';
 import { ProtocolError } from '../errors.js';
+import { AgentKeys } from '../auth/agent-keys.js';
 import { Hub } from '../gateway/hub.js';
 import type { RoundStart } from '../gateway/wire.js';
 import { paramCount, weightsToBytes } from '../models/artifact.js';
@@ -74,14 +74,6 @@ export interface StageEnvelope {
   samples?: number;
 }
 
-function signedBy(m: AdvertiseKeys, address: string): boolean {
-  try {
-    return getAddress(verifyMessage(keysPayload(m), m.signature)) === address;
-  } catch {
-    return false;
-  }
-}
-
 export function quantOf(round: Round): QuantConfig {
   return makeQuantConfig({
     clip: round.quant.clip!,
@@ -102,6 +94,7 @@ export class RoundsService implements OnModuleInit {
     @Inject(QueueService) private readonly queue: QueueService,
     @Inject(Hub) private readonly hub: Hub,
     @Inject(ModelsService) private readonly models: ModelsService,
+    @Inject(AgentKeys) private readonly agentKeys: AgentKeys,
   ) {}
 
   private readonly dims = new Map<number, number>();
@@ -375,8 +368,12 @@ export class RoundsService implements OnModuleInit {
       let payload: Buffer;
       if (stage === 'keys') {
         const m = msg as AdvertiseKeys;
-        if (!signedBy(m, address))
-          throw new ProtocolError('BAD_SIGNATURE', 'advertised keys are not signed by the agent');
+        if (!this.agentKeys.keysSigned(row.bountyId, address, m)) {
+          throw new ProtocolError(
+            'BAD_SIGNATURE',
+            'advertised keys are not signed by a key the agent’s wallet certified for this bounty',
+          );
+        }
         payload = encodeStored(m);
       } else if (stage === 'masked') {
         const m = msg as MaskedInput;
@@ -630,12 +627,8 @@ export class RoundsService implements OnModuleInit {
               survivors: res.included,
               sum: Buffer.from(weightsToBytes(mean)),
               weight: totalWeight,
-              // sha256 (node:crypto, ~50x a JS keccak): a commitment, never checked on chain.
-              sumHash:
-                '0x' +
-                createHash('sha256')
-                  .update(new Uint8Array(res.sum.buffer, res.sum.byteOffset, res.sum.byteLength))
-                  .digest('hex'),
+              // Bound by the round record's commitment; replay audits check the aggregate by it.
+              sumHash: aggregateHash(mean),
               // Outvoted unmask shares, and members left out because too few accepted their shares.
               offenders: [
                 ...res.badShares,
