@@ -17,7 +17,7 @@ const utility = async (w: Float32Array) => -w.reduce((s, x) => s + (x - 1) ** 2,
 
 async function history() {
   const w0 = Float32Array.from({ length: D }, (_, i) => i / D);
-  let w = w0;
+  let w: Float32Array = w0;
   let state = initialServerState;
   const rounds: RecordRound[] = [];
   const aggregates = new Map<number, ReplayGroup[]>();
