@@ -14,7 +14,20 @@ export default defineConfig({
   root,
   base: '/',
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true, target: 'es2022' },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    sourcemap: true,
+    target: 'es2022',
+    // tfjs (the Sponsor page builds a bounty's model with it) is one lazily loaded chunk of its
+    // own, so the browser test can tell its guarded `typeof Buffer` paths from the app's code.
+    rolldownOptions: {
+      output: {
+        codeSplitting: { groups: [{ name: 'tfjs', test: /node_modules[\\/]@tensorflow/ }] },
+      },
+    },
+    chunkSizeWarningLimit: 1200,
+  },
   server: {
     proxy: {
       '^/(bounties|models|auth|chain|docs)(/|$)': server,

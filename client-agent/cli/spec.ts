@@ -23,11 +23,11 @@ import { featureSize, size, type Dataset } from '../data/dataset.js';
 import {
   buildModel,
   initBackend,
-  initialWeights,
   linearArchitecture,
   smallCnnArchitecture,
   type Architecture,
 } from '../index.js';
+import { specFromModel, type SpecOptions } from '../training/bounty-spec.js';
 import { fail } from './errors.js';
 
 export { canonicalJson, modelArtifactHash, specHash, validationHash, type BountySpec };
@@ -65,22 +65,7 @@ export async function loadArchitecture(source: string): Promise<Architecture> {
   return topo;
 }
 
-export interface SpecOptions {
-  minParticipants: number;
-  minGroupSize: number;
-  maxGroups: number;
-  clip: number;
-  strategy: string;
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  licenceOpen: boolean;
-  priceWei?: bigint;
-  seed: number;
-  weightCap?: number;
-  /** 'default' leaves the rule to the spec's default (aggregation/spec.ts). */
-  robust?: string;
-}
+export type { SpecOptions };
 
 /** Builds the spec and the seeded initial weights (version 0 of the model). */
 export async function buildSpec(
@@ -109,33 +94,7 @@ export async function buildSpec(
     );
   }
   try {
-    const weightSpecs = model.weights.map((w) => ({
-      name: w.originalName,
-      shape: [...w.shape] as number[],
-      dtype: 'float32' as const,
-    }));
-    const inputShape = (model.inputs[0]?.shape ?? []).slice(1) as number[];
-    const last = model.layers[model.layers.length - 1]!.getConfig() as { activation?: string };
-    const spec: BountySpec = {
-      modelTopology: architecture,
-      weightSpecs,
-      minGroupSize: o.minGroupSize,
-      maxGroups: o.maxGroups,
-      minParticipants: o.minParticipants,
-      clip: o.clip,
-      strategy: { name: o.strategy as BountySpec['strategy']['name'] },
-      train: { epochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate },
-      loss: last.activation === 'softmax' ? 'categoricalCrossentropy' : 'softmaxCrossEntropy',
-      licence:
-        o.priceWei !== undefined
-          ? { open: false, priceWei: o.priceWei.toString() }
-          : { open: o.licenceOpen },
-      ...(o.weightCap !== undefined ? { weightCap: o.weightCap } : {}),
-      ...(o.robust && o.robust !== 'default'
-        ? { robust: { rule: o.robust as 'median' | 'trimmed' | 'none' } }
-        : {}),
-    };
-    return { spec, initial: initialWeights(model, o.seed), inputShape };
+    return specFromModel(architecture, model, o);
   } finally {
     model.dispose();
   }

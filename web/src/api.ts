@@ -96,8 +96,13 @@ export class ApiError extends Error {
   }
 }
 
-async function get<T>(path: string): Promise<T> {
-  const res = await fetch(path, { headers: { accept: 'application/json' } });
+async function get<T>(path: string, init?: RequestInit): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, { ...init, headers: { accept: 'application/json', ...init?.headers } });
+  } catch {
+    throw new ApiError(0, 'SERVER_UNREACHABLE', `the aggregator does not answer ${path}`);
+  }
   if (!res.ok) {
     let code = 'HTTP_' + res.status;
     let message = res.statusText;
@@ -113,13 +118,35 @@ async function get<T>(path: string): Promise<T> {
   return (await res.json()) as T;
 }
 
+/** The part of a bounty spec the web app reads (aggregation/spec.ts BountySpec). */
+export interface SpecSummary {
+  modelTopology: unknown;
+  weightSpecs: { name: string; shape: number[] }[];
+  loss: string;
+}
+
+/** The body of POST /bounties: what only the hashes on chain commit to (base64 for the bytes). */
+export interface Registration {
+  id: number;
+  spec: unknown;
+  validation: string;
+  initialWeights: string;
+}
+
 export const api = {
   bounties: () => get<BountySummary[]>('/bounties'),
   bounty: (id: number) => get<BountySummary>(`/bounties/${id}`),
   rounds: (id: number) => get<RoundRow[]>(`/bounties/${id}/rounds`),
   contributors: (id: number) => get<Contributor[]>(`/bounties/${id}/contributors`),
   models: (id: number) => get<ModelVersionRow[]>(`/models/${id}`),
+  spec: (id: number) => get<SpecSummary>(`/bounties/${id}/spec`),
   chain: () => get<ChainInfo>('/chain'),
+  register: (body: Registration) =>
+    get<unknown>('/bounties', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }),
 };
 
 export const modelFileUrl = (

@@ -5,12 +5,33 @@
 import '@picocss/pico/css/pico.min.css';
 import './style.css';
 import { render } from 'preact';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { Audit } from './pages/Audit.js';
 import { Bounty } from './pages/Bounty.js';
 import { Catalogue } from './pages/Catalogue.js';
 import { Contributor } from './pages/Contributor.js';
 import { Link, href, useRoute, type Route } from './router.js';
+
+type SponsorPage = (typeof import('./pages/Sponsor.js'))['Sponsor'];
+
+/** The Sponsor page (ethers signers, the contracts' ABIs, tfjs on use) is loaded when first opened. */
+function LazySponsor() {
+  const [page, setPage] = useState<{ C: SponsorPage } | { error: Error } | null>(null);
+  useEffect(() => {
+    import('./pages/Sponsor.js').then(
+      (m) => setPage({ C: m.Sponsor }),
+      (e: unknown) => setPage({ error: e instanceof Error ? e : new Error(String(e)) }),
+    );
+  }, []);
+  if (!page) return <p aria-busy="true">Loading…</p>;
+  if ('error' in page)
+    return (
+      <p role="alert" class="error">
+        Could not load the Sponsor page: {page.error.message}
+      </p>
+    );
+  return <page.C />;
+}
 
 function Page({ route }: { route: Route }) {
   switch (route.page) {
@@ -22,6 +43,8 @@ function Page({ route }: { route: Route }) {
       return <Audit id={route.id} key={route.id} />;
     case 'contributor':
       return <Contributor address={route.address} key={route.address} />;
+    case 'sponsor':
+      return <LazySponsor />;
     case 'not-found':
       return (
         <>
@@ -56,9 +79,11 @@ function App() {
         ? `Bounty #${route.id} · Tributary`
         : route.page === 'audit'
           ? `Audit of bounty #${route.id} · Tributary`
-          : route.page === 'contributor'
-            ? `Contributor ${route.address.slice(0, 10)}… · Tributary`
-            : 'Tributary';
+          : route.page === 'sponsor'
+            ? 'Sponsor · Tributary'
+            : route.page === 'contributor'
+              ? `Contributor ${route.address.slice(0, 10)}… · Tributary`
+              : 'Tributary';
   }, [path]);
   return (
     <>
@@ -77,6 +102,9 @@ function App() {
           <ul>
             <li>
               <Link href={href.catalogue()}>Catalogue</Link>
+            </li>
+            <li>
+              <Link href={href.sponsor()}>Sponsor</Link>
             </li>
             <li>
               <a href="/docs">API</a>

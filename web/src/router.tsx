@@ -11,10 +11,12 @@ export type Route =
   | { page: 'bounty'; id: number }
   | { page: 'audit'; id: number }
   | { page: 'contributor'; address: string }
+  | { page: 'sponsor' }
   | { page: 'not-found'; path: string };
 
 export function parseRoute(path: string): Route {
   if (path === '/' || path === '') return { page: 'catalogue' };
+  if (/^\/sponsor\/?$/.test(path)) return { page: 'sponsor' };
   let m = /^\/bounty\/(\d+)\/?$/.exec(path);
   if (m) return { page: 'bounty', id: Number(m[1]) };
   m = /^\/bounty\/(\d+)\/audit\/?$/.exec(path);
@@ -29,6 +31,8 @@ export const href = {
   bounty: (id: number) => `/bounty/${id}`,
   audit: (id: number) => `/bounty/${id}/audit`,
   contributor: (address: string) => `/contributor/${address}`,
+  sponsor: (bountyId?: number) =>
+    bountyId === undefined ? '/sponsor' : `/sponsor?bounty=${bountyId}`,
 };
 
 const listeners = new Set<() => void>();
