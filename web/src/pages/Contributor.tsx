@@ -1,10 +1,89 @@
-/** One address across every bounty: the rounds it was picked for, whether its update was summed, its score and reward. */
+/**
+ * One address across every bounty: the rounds it was picked for, whether its update was summed, its
+ * score and reward (from the aggregator), and its stakes, claims, slashes and licence revenue (from
+ * the chain's events, account-events.ts).
+ */
 import { api, type BountySummary, type Contributor as Totals, type RoundRow } from '../api.js';
 import { Hash } from '../components/Hash.js';
 import { Failure } from '../components/Status.js';
 import { formatInt, formatNumber } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { Link, href } from '../router.js';
+import type { AccountEvent, EventKind } from '../account-events.js';
+
+const KIND_LABEL: Record<EventKind, string> = {
+  stake: 'staked (joined)',
+  claim: 'reward claimed',
+  slash: 'stake slashed',
+  withdraw: 'stake withdrawn',
+  revenue: 'licence revenue claimed',
+  licence: 'licence bought',
+};
+
+const loadEvents = async (address: string): Promise<AccountEvent[]> =>
+  (await import('../account-events.js')).accountEvents(address);
+
+function ChainEvents({ address }: { address: string }) {
+  const events = useLoad(() => loadEvents(address), [address]);
+  return (
+    <section aria-labelledby="chain-h">
+      <h2 id="chain-h">On chain: stakes, claims, slashes</h2>
+      {events.state === 'loading' && <p aria-busy="true">Reading the chain's events…</p>}
+      {events.state === 'error' && <Failure error={events.error} />}
+      {events.state === 'ok' &&
+        (events.value.length === 0 ? (
+          <p class="muted">No stake, claim, slash or licence event names this address.</p>
+        ) : (
+          <>
+            <dl class="facts chain-totals">
+              {(Object.keys(KIND_LABEL) as EventKind[]).map((k) => {
+                const of = events.value.filter((e) => e.kind === k);
+                return (
+                  <div key={k} data-kind={k}>
+                    <dt>{KIND_LABEL[k]}</dt>
+                    <dd>
+                      {formatInt(of.reduce((a, e) => a + e.amount, 0n))} units
+                      <span class="muted"> ({of.length})</span>
+                    </dd>
+                  </div>
+                );
+              })}
+            </dl>
+            <div class="scroll">
+              <table class="chain-events">
+                <thead>
+                  <tr>
+                    <th scope="col">event</th>
+                    <th scope="col">bounty</th>
+                    <th scope="col">round</th>
+                    <th scope="col">amount (units)</th>
+                    <th scope="col">block</th>
+                    <th scope="col">transaction</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {events.value.map((e) => (
+                    <tr key={`${e.tx}:${e.logIndex}`} data-kind={e.kind}>
+                      <td>{KIND_LABEL[e.kind]}</td>
+                      <td>
+                        <Link href={href.bounty(e.bountyId)}>#{e.bountyId}</Link>
+                      </td>
+                      <td>{e.round ?? '—'}</td>
+                      <td>{formatInt(e.amount)}</td>
+                      <td>{e.blockNumber}</td>
+                      <td>
+                        <Hash value={e.tx} copy />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </>
+        ))}
+    </section>
+  );
+}
 
 interface Row {
   bountyId: number;
@@ -143,10 +222,7 @@ export function Contributor({ address }: { address: string }) {
               </div>
             )}
           </section>
-          <p class="muted">
-            Claims, stake and slashes are read from chain events by <code>tributary claim</code>;
-            this page shows what the aggregator published.
-          </p>
+          <ChainEvents address={address} />
         </>
       )}
     </>
