@@ -13,6 +13,7 @@ import { Failure, StatusBadge } from '../components/Status.js';
 import { formatInt, formatNumber, shortHex } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { validationSeries } from '../metrics.js';
+import { formatParams, taskOf, type Task } from '../task.js';
 import { Link, href } from '../router.js';
 
 interface Card {
@@ -22,23 +23,29 @@ interface Card {
   licence: Licence | null;
   /** Ratings of the latest version, from the ModelRegistry. */
   rating: Rating | null;
+  /** Model size and task, from the bounty's spec. */
+  task: Task | null;
 }
 
 async function loadCards(): Promise<Card[]> {
   const bounties = await api.bounties();
   return Promise.all(
     bounties.map(async (bounty) => {
-      const [rounds, versions, licence] = await Promise.all([
+      const [rounds, versions, licence, task] = await Promise.all([
         api.rounds(bounty.id),
         api.models(bounty.id),
         licenceTerms(bounty.id).catch(() => null),
+        api
+          .spec(bounty.id)
+          .then(taskOf)
+          .catch(() => null),
       ]);
       const latest = versions[versions.length - 1];
       const rating =
         latest && latest.version > 0
           ? await versionRating(bounty.id, latest.version).catch(() => null)
           : null;
-      return { bounty, rounds, versions, licence, rating };
+      return { bounty, rounds, versions, licence, rating, task };
     }),
   );
 }
@@ -139,7 +146,7 @@ export function Catalogue() {
 }
 
 function BountyCard({ card }: { card: Card }) {
-  const { bounty: b, rounds, versions, licence, rating } = card;
+  const { bounty: b, rounds, versions, licence, rating, task } = card;
   const recorded = rounds.filter((r) => r.ledgerRound !== null).length;
   const contributors = new Set(rounds.flatMap((r) => (r.groups ?? []).flatMap((g) => g.survivors)));
   const series = validationSeries(rounds);
@@ -154,6 +161,14 @@ function BountyCard({ card }: { card: Card }) {
         <StatusBadge status={b.status} />
       </header>
       <dl>
+        <dt>task</dt>
+        <dd data-field="task">
+          {task
+            ? `${task.inputShape ? `input ${task.inputShape.join('×')}` : 'input —'}, ${task.classes ?? '?'} classes`
+            : '—'}
+        </dd>
+        <dt>model size</dt>
+        <dd data-field="size">{task ? `${formatParams(task.params)} parameters` : '—'}</dd>
         <dt>rounds</dt>
         <dd>
           {recorded} of {b.roundsTotal}
