@@ -551,7 +551,8 @@ export class RoundsService implements OnModuleInit {
   private async dropGroup(em: EntityManager, g: RoundGroup, reason: string): Promise<void> {
     this.sessions.forget(g.id);
     await em.update(RoundGroup, { id: g.id }, { state: 'dropped', dropReason: reason });
-    await em.query(`DELETE FROM stage_message WHERE group_id = $1 AND stage = 'masked'`, [g.id]);
+    // Nothing secret outlives its round at rest: keys, shares, masked inputs, unmask shares.
+    await em.query(`DELETE FROM stage_message WHERE group_id = $1`, [g.id]);
     this.log.warn(`group ${g.id} dropped: ${reason}`);
   }
 
@@ -567,7 +568,7 @@ export class RoundsService implements OnModuleInit {
       },
     );
     await em.query(
-      `DELETE FROM stage_message WHERE group_id IN (SELECT id FROM round_group WHERE round_id = $1) AND stage = 'masked'`,
+      `DELETE FROM stage_message WHERE group_id IN (SELECT id FROM round_group WHERE round_id = $1)`,
       [round.id],
     );
   }
@@ -647,7 +648,8 @@ export class RoundsService implements OnModuleInit {
             [g.id, res.included],
           );
           await em.query(
-            `DELETE FROM stage_message WHERE group_id = $1 AND stage IN ('masked', 'shares', 'rejects')`,
+            // Every stage's messages (keys, shares, unmask shares too): only the sum is kept.
+            `DELETE FROM stage_message WHERE group_id = $1`,
             [g.id],
           );
           sums.push({ mean, weight: totalWeight });
