@@ -10,7 +10,7 @@
  * - a model version's artifact hash = keccak256(keccak256(model.json) || keccak256(weights)),
  *   so anyone holding the two files can check them against the one bytes32 the registry holds.
  */
-import { concat, keccak256 } from 'ethers';
+import { keccak256 } from 'ethers';
 import { canonicalJson } from './canonical.js';
 import { check } from './errors.js';
 
@@ -43,12 +43,16 @@ export interface BountySpec {
    * mean from each end per coordinate once a round has DEFAULT_ROBUST_MIN_GROUPS groups.
    */
   robust?: { rule: 'median' | 'trimmed' | 'none'; trim?: number; minGroups?: number };
+  /**
+   * Benchmarks only: rounds without secure aggregation (updates sent unmasked, no key, share or
+   * unmask stages), to measure what SecAgg+ costs on the same stack. An aggregator refuses such a
+   * bounty unless started with `allowPlaintext` (never from the environment), and an agent sends an
+   * unmasked update only when told to (`AgentOptions.plaintextForBenchmarks`).
+   */
+  plaintext?: true;
 }
 
-/** The weight cap of a spec that names none. */
-export const DEFAULT_WEIGHT_CAP = 1 << 14;
-/** Fewest groups the default trimmed mean applies to (below it, trimming 2 of 4 throws away half). */
-export const DEFAULT_ROBUST_MIN_GROUPS = 5;
+export { DEFAULT_ROBUST_MIN_GROUPS, DEFAULT_WEIGHT_CAP } from './defaults.js';
 
 export { canonicalJson } from './canonical.js';
 
@@ -135,7 +139,4 @@ export function validationHash(encoded: Uint8Array): string {
   return keccak256(encoded);
 }
 
-/** keccak256(keccak256(model.json) || keccak256(weights)): the hash a model version carries on chain. */
-export function modelArtifactHash(modelJson: Uint8Array, weights: Uint8Array): string {
-  return keccak256(concat([keccak256(modelJson), keccak256(weights)]));
-}
+export { modelArtifactHash } from './artifact-hash.js';

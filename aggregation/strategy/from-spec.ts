@@ -2,7 +2,8 @@
  * The strategy a bounty's spec names, built in one place: the aggregator steps the model with it
  * and an auditor replaying model versions from group aggregates must build the same one.
  */
-import { DEFAULT_ROBUST_MIN_GROUPS, type BountySpec } from '../spec.js';
+import { DEFAULT_ROBUST_MIN_GROUPS } from '../defaults.js';
+import type { BountySpec } from '../spec.js';
 import { FedAvg } from './fedavg.js';
 import { FedAdam, FedYogi } from './fedopt.js';
 import { RobustAggregation } from './robust.js';

@@ -13,7 +13,8 @@
  * Pure and browser-safe: the caller fetches the aggregates, the files and the chain's hashes.
  */
 import { aggregateHash } from '../../aggregation/contribution/commitment.js';
-import { modelArtifactHash, type BountySpec } from '../../aggregation/spec.js';
+import { modelArtifactHash } from '../../aggregation/artifact-hash.js';
+import type { BountySpec } from '../../aggregation/spec.js';
 import { strategyFromSpec } from '../../aggregation/strategy/from-spec.js';
 import { initialServerState, type ServerState } from '../../aggregation/strategy/strategy.js';
 import type { RecordRound } from './record.js';
