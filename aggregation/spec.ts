@@ -44,6 +44,11 @@ export interface BountySpec {
    */
   robust?: { rule: 'median' | 'trimmed' | 'none'; trim?: number; minGroups?: number };
   /**
+   * Opt-in slashing: when the last round settles, every contribution of it whose score (the final
+   * least-squares estimate, in the utility's units) is below this negative number loses its stake.
+   */
+  slashBelow?: number;
+  /**
    * Benchmarks only: rounds without secure aggregation (updates sent unmasked, no key, share or
    * unmask stages), to measure what SecAgg+ costs on the same stack. An aggregator refuses such a
    * bounty unless started with `allowPlaintext` (never from the environment), and an agent sends an

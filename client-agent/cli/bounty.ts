@@ -64,6 +64,14 @@ export function parseDeadline(text: string, now: bigint): bigint {
   return BigInt(Math.floor(t / 1000));
 }
 
+/** A negative number from the command line. */
+function negative(text: string, flag: string): number {
+  const v = Number(text);
+  if (!Number.isFinite(v) || v >= 0)
+    fail('BAD_ARGUMENT', `${flag} must be a negative number, got ${text}`);
+  return v;
+}
+
 interface CreateOptions {
   model: string;
   validation: string;
@@ -88,6 +96,7 @@ interface CreateOptions {
   seed: string;
   weightCap?: string;
   robust: string;
+  slashBelow?: string;
   save?: string;
   register: boolean;
 }
@@ -179,6 +188,7 @@ async function create(ctx: Context, o: CreateOptions): Promise<void> {
     seed: parseCount(o.seed, '--seed', 0),
     weightCap: o.weightCap === undefined ? undefined : parseCount(o.weightCap, '--weight-cap'),
     robust: o.robust,
+    slashBelow: o.slashBelow === undefined ? undefined : negative(o.slashBelow, '--slash-below'),
   });
   bar.update(1, 'validation set');
   const val = await loadData(o.validation, 'test', {
@@ -525,6 +535,10 @@ export function bountyCommand(io: Io): Command {
     .option(
       '--weight-cap <n>',
       'largest sample weight one update may carry (default 16384); bounds any one member’s pull on its group',
+    )
+    .option(
+      '--slash-below <score>',
+      "slash, when the last round settles, the stake of every contribution whose final score is below this negative number (in the utility's units: validation loss)",
     )
     .option(
       '--robust <rule>',

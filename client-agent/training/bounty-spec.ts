@@ -23,6 +23,8 @@ export interface SpecOptions {
   weightCap?: number;
   /** 'default' leaves the rule to the spec's default (aggregation/spec.ts). */
   robust?: string;
+  /** Slash, at the last round, contributions scored below this (negative) number. */
+  slashBelow?: number;
 }
 
 export interface BuiltSpec {
@@ -63,6 +65,7 @@ export function specFromModel(
     ...(o.robust && o.robust !== 'default'
       ? { robust: { rule: o.robust as 'median' | 'trimmed' | 'none' } }
       : {}),
+    ...(o.slashBelow !== undefined ? { slashBelow: o.slashBelow } : {}),
   };
   return { spec, initial: initialWeights(model, o.seed), inputShape };
 }

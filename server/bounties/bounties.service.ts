@@ -69,6 +69,7 @@ const BountySpecSchema = z.object({
       minGroups: z.number().int().min(3).max(16).optional(),
     })
     .optional(),
+  slashBelow: z.number().finite().negative().optional(),
 });
 
 /**

@@ -28,6 +28,7 @@ import { makeEvaluator } from '../models/evaluate.js';
 import { ModelsService } from '../models/models.service.js';
 import { decodeValidation } from '../models/validation.js';
 import { QueueService } from '../queue/queue.service.js';
+import { slashBelow } from './slashing.js';
 
 /**
  * What is kept of a scored round: the round record the chain commits to (aggregation's
@@ -222,6 +223,20 @@ export class SettlementService implements OnModuleInit {
         `/models/${round.bountyId}/versions/${v}/model.json`,
       );
       await this.saveReceipt(round, `publishVersion:${v}`, receipt);
+    }
+    // The last round's scores are the final estimates: slash those the spec calls strongly negative.
+    const bounty = await this.ds.getRepository(Bounty).findOneByOrFail({ id: round.bountyId });
+    if (bounty.spec.slashBelow !== undefined && round.ledgerRound === bounty.roundsTotal) {
+      for (const s of await slashBelow(
+        this.chain,
+        bountyId,
+        round.ledgerRound,
+        contributions,
+        bounty.spec.slashBelow,
+      )) {
+        await this.saveReceipt(round, `slash:${s.index}`, s.receipt);
+        this.log.warn(`bounty ${round.bountyId}: slashed ${s.amount} of ${s.account}'s stake`);
+      }
     }
     await this.ds
       .createQueryBuilder()
