@@ -4,7 +4,7 @@
  */
 export * from './types.js';
 export { AggregationError, type ErrorCode } from './errors.js';
-export { makeRng, shuffled, type Rng } from './rng.js';
+export { cryptoRng, makeRng, shuffled, type Rng } from './rng.js';
 export {
   clipL2,
   decodeSum,

@@ -19,6 +19,18 @@ export function makeRng(seed?: number): Rng {
   };
 }
 
+/**
+ * A generator that draws every value from Web Crypto (53 random bits each): for choices the
+ * aggregator must not be able to steer or predict, such as who is grouped with whom.
+ */
+export function cryptoRng(): Rng {
+  const buf = new Uint32Array(2);
+  return () => {
+    globalThis.crypto.getRandomValues(buf);
+    return (buf[0]! * 2 ** 21 + (buf[1]! >>> 11)) / 2 ** 53;
+  };
+}
+
 /** Fisher-Yates shuffle of a copy. */
 export function shuffled<T>(items: readonly T[], rng: Rng): T[] {
   const out = items.slice();

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import {
+  cryptoRng,
   allUtilities,
   allocateRewards,
   exactShapley,
@@ -126,5 +127,19 @@ describe('group planning', () => {
     expect(() => planGroups(['a', 'b'], { minGroupSize: 3 })).toThrow(
       expect.objectContaining({ code: 'BELOW_THRESHOLD' }),
     );
+  });
+});
+
+describe('cryptoRng', () => {
+  it('draws uniform values in [0, 1) from Web Crypto', () => {
+    const rng = cryptoRng();
+    const xs = Array.from({ length: 20000 }, () => rng());
+    expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(Math.abs(mean - 0.5)).toBeLessThan(0.01); // sd of the mean ~0.002
+    const bins = new Array<number>(10).fill(0);
+    for (const x of xs) bins[Math.floor(x * 10)]!++;
+    expect(Math.min(...bins)).toBeGreaterThan(1800);
+    expect(new Set(xs).size).toBe(xs.length);
   });
 });

@@ -10,6 +10,8 @@ import { DataSource, IsNull, Not, type EntityManager } from 'typeorm';
 import {
   AggregationError,
   aggregateHash,
+  cryptoRng,
+  planGroups,
   checkGroupSum,
   DEFAULT_WEIGHT_CAP,
   decodeSum,
@@ -40,7 +42,6 @@ import { QueueService } from '../queue/queue.service.js';
 import { CONFIG } from '../tokens.js';
 import { applyStrategy } from './strategy.js';
 import { encodeStored } from './codec.js';
-import { drawGroups } from './grouping.js';
 import { uniqueTransaction } from './unique.js';
 import {
   ACTIVE_STATES,
@@ -181,7 +182,15 @@ export class RoundsService implements OnModuleInit {
       const online = (await this.hub.connected(bountyId)).filter((a) => members.has(a));
       const spec = bounty.spec;
       if (online.length < Math.max(3, spec.minParticipants)) return null;
-      const groups = drawGroups(online, spec.minGroupSize, spec.maxGroups);
+      // One group drawing for the aggregator and the simulation (aggregation's planGroups), with
+      // every choice from a CSPRNG so that join order cannot steer who is grouped with whom.
+      const minGroupSize = Math.max(3, spec.minGroupSize);
+      if (online.length < minGroupSize) return null;
+      const groups = planGroups(online, {
+        minGroupSize,
+        maxGroups: spec.maxGroups,
+        rng: cryptoRng(),
+      });
       if (groups.length === 0) return null;
       const model = await this.models.latest(bountyId, em);
       if (!model) throw new Error(`bounty ${bountyId} has no initial model`);
