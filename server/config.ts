@@ -63,6 +63,11 @@ export interface ServerConfig {
    * round's event loop. `none` serves sockets and REST only.
    */
   lanes: 'all' | 'rounds' | 'settlement' | 'none';
+  /**
+   * Accept bounties whose spec says `plaintext` (no secure aggregation): set only by the round
+   * benchmark in process, never from the environment.
+   */
+  allowPlaintext?: boolean;
 }
 
 function corsOf(v: string | undefined): ServerConfig['corsOrigins'] {

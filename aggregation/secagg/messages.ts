@@ -106,7 +106,8 @@ export type Confirm = z.infer<typeof Confirm>;
  */
 export const Confirmations = z
   .array(z.object({ client: id, signature: signature.optional() }))
-  .max(256);
+  // One per survivor of the group; a frame carries at most 4,096 byte fields (frame.ts).
+  .max(4096);
 export type Confirmations = z.infer<typeof Confirmations>;
 
 /**

@@ -70,7 +70,10 @@ export class SecAggGroupServer {
   private confirms = new Map<ClientId, Uint8Array | undefined>();
   private unmasks = new Map<ClientId, Unmask>();
   private u2: ClientId[] = [];
+  private u2Set: ReadonlySet<ClientId> = new Set();
   private u3: ClientId[] = [];
+  /** The unmask request, fixed once stage 3 closes (computed once: every stage-4 message reads it). */
+  private request?: UnmaskRequest;
   /** Per client, the neighbours whose shares it rejected at stage 3. */
   private rejections = new Map<ClientId, ReadonlySet<ClientId>>();
   /** Sent a masked input, but left out of the sum (see GroupResult.excluded). */
@@ -204,6 +207,7 @@ export class SecAggGroupServer {
   closeShares(): Map<ClientId, ShareInbox> {
     this.open('share', 'close');
     this.u2 = [...this.shareMsgs.keys()].sort();
+    this.u2Set = new Set(this.u2);
     if (this.u2.length < this.params.threshold) {
       this.abort(
         'BELOW_THRESHOLD',
@@ -221,7 +225,7 @@ export class SecAggGroupServer {
   private async receiveMasked(input: MaskedInput): Promise<void> {
     const m = parse(MaskedInput, input);
     this.open('masked', 'masked input');
-    check(this.u2.includes(m.client), 'NOT_IN_GROUP', `${m.client} did not share keys`);
+    check(this.u2Set.has(m.client), 'NOT_IN_GROUP', `${m.client} did not share keys`);
     check(!this.masked.has(m.client), 'DUPLICATE', `${m.client} already sent its masked input`);
     check(
       m.vector.byteLength === this.params.dim * 4,
@@ -288,7 +292,7 @@ export class SecAggGroupServer {
     const m = parse(Confirm, input);
     this.open('confirm', 'confirmation');
     const req = this.unmaskRequest();
-    check(req.survivors.includes(m.client), 'NOT_IN_GROUP', `${m.client} is not a survivor`);
+    check(this.requestSets().s3.has(m.client), 'NOT_IN_GROUP', `${m.client} is not a survivor`);
     check(!this.confirms.has(m.client), 'DUPLICATE', `${m.client} already confirmed`);
     const key = this.keys.get(m.client)?.cert?.key;
     if (
@@ -320,15 +324,20 @@ export class SecAggGroupServer {
   }
 
   unmaskRequest(): UnmaskRequest {
+    if (this.request) return this.request;
     const u3 = new Set(this.u3);
     const excluded = new Set(this.excluded);
-    return {
+    const req = {
       round: this.params.round,
       group: this.params.group,
       survivors: this.u3.filter((c) => !excluded.has(c)),
       dropped: this.u2.filter((c) => !u3.has(c)),
       excluded: this.excluded,
     };
+    // Stage 3 is closed once the request is first asked for after it: nothing changes it any more.
+    if (this.stageNow !== 'advertise' && this.stageNow !== 'share' && this.stageNow !== 'masked')
+      this.request = req;
+    return req;
   }
 
   private async receiveUnmask(input: Unmask): Promise<void> {
@@ -336,10 +345,8 @@ export class SecAggGroupServer {
     this.open('unmask', 'unmask shares');
     check(this.confirms.has(m.client), 'NOT_IN_GROUP', `${m.client} did not confirm the survivors`);
     check(!this.unmasks.has(m.client), 'DUPLICATE', `${m.client} already sent unmask shares`);
-    const { survivors, dropped } = this.unmaskRequest();
+    const { s3, dr, ex } = this.requestSets();
     const holderOf = new Set([m.client, ...this.graph.get(m.client)!]);
-    const s3 = new Set(survivors);
-    const dr = new Set(dropped);
     const seen = new Set<ClientId>();
     for (const { of } of m.bShares) {
       check(s3.has(of) && holderOf.has(of), 'BAD_SHARE', `unexpected b share of ${of}`);
@@ -355,7 +362,6 @@ export class SecAggGroupServer {
       check(!seen.has(of), 'DUPLICATE', `two shares of ${of}`);
       seen.add(of);
     }
-    const ex = new Set(this.unmaskRequest().excluded);
     const seeds = new Set<ClientId>();
     for (const { with: j } of m.pairSeeds ?? []) {
       const wanted =
@@ -378,12 +384,22 @@ export class SecAggGroupServer {
     await sodiumReady();
     const { survivors, dropped, excluded } = this.unmaskRequest();
     const t = this.params.threshold;
-    const collect = (of: ClientId, kind: 'bShares' | 'sShares'): HeldShare[] => {
-      const out: HeldShare[] = [];
-      for (const [holder, u] of this.unmasks)
-        for (const s of u[kind]) if (s.of === of) out.push({ holder, share: s.share });
-      return out;
+    // Every share handed in, indexed once by whose secret it is (not a scan per secret).
+    const index = {
+      bShares: new Map<ClientId, HeldShare[]>(),
+      sShares: new Map<ClientId, HeldShare[]>(),
     };
+    for (const [holder, u] of this.unmasks) {
+      for (const kind of ['bShares', 'sShares'] as const) {
+        for (const s of u[kind]) {
+          let list = index[kind].get(s.of);
+          if (!list) index[kind].set(s.of, (list = []));
+          list.push({ holder, share: s.share });
+        }
+      }
+    }
+    const collect = (of: ClientId, kind: 'bShares' | 'sShares'): HeldShare[] =>
+      index[kind].get(of) ?? [];
     const badShares: GroupResult['badShares'] = [];
     const reconstruct = async (
       of: ClientId,
@@ -462,6 +478,21 @@ export class SecAggGroupServer {
     // Masked vectors are not needed any more; drop them so they can be collected.
     this.masked.clear();
     return { sum: acc.view(), included: survivors, dropped, excluded, badShares };
+  }
+
+  private sets?: {
+    s3: ReadonlySet<ClientId>;
+    dr: ReadonlySet<ClientId>;
+    ex: ReadonlySet<ClientId>;
+  };
+
+  /** The unmask request's survivors, dropouts and excluded as sets (built once). */
+  private requestSets() {
+    if (!this.sets) {
+      const r = this.unmaskRequest();
+      this.sets = { s3: new Set(r.survivors), dr: new Set(r.dropped), ex: new Set(r.excluded) };
+    }
+    return this.sets;
   }
 
   /** The number of ChaCha20 keystreams finish() expands (for cost accounting). */

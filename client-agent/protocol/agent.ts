@@ -50,6 +50,8 @@ export interface RoundStart {
   quant: { clip: number; scale: number; maxClients: number; maxWeight: number };
   train: { epochs: number; batchSize: number; learningRate: number };
   deadline: number;
+  /** Benchmarks only (BountySpec.plaintext): the update goes unmasked; see plaintextForBenchmarks. */
+  plaintext?: true;
 }
 
 export interface TrainInput {
@@ -92,6 +94,11 @@ export interface AgentOptions {
    * peers'. Default: the chain id of the sign-in challenge's EIP-712 domain.
    */
   chainId?: number;
+  /**
+   * Answer rounds that ask for the update unmasked (BountySpec.plaintext), which only the round
+   * benchmark runs. Off by default: an agent refuses such a round (SPEC_MISMATCH) and sends nothing.
+   */
+  plaintextForBenchmarks?: boolean;
 }
 
 export interface Reward {
@@ -299,6 +306,9 @@ export class ProtocolAgent {
   private async onRound(r: RoundStart): Promise<void> {
     if (this.runs.has(r.roundId)) return; // resumed: already running
     if (this.opts.spec) checkRoundAgainstSpec(this.opts.spec, this.address, r.group, r.quant);
+    if (r.plaintext && !this.opts.plaintextForBenchmarks) {
+      throw new ProtocolError('SPEC_MISMATCH', 'the aggregator asks for an unmasked update');
+    }
     const params: GroupParams = {
       round: r.group.round,
       group: r.group.key,
@@ -333,7 +343,29 @@ export class ProtocolAgent {
       roundId: r.roundId,
       detail: { round: r.round, group: r.group.index },
     });
+    if (r.plaintext) {
+      // No keys, shares or unmask: the quantized update itself is the masked stage's message.
+      const words = await this.update(run);
+      const vector = new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+      const header = { round: params.round, group: params.group, client: this.address };
+      return this.answer(run, 'masked', { type: 'masked', ...header, vector });
+    }
     await this.answer(run, 'keys', await client.advertise());
+  }
+
+  /** The trained update, clipped, quantized and weighted; sets the declared sample count. */
+  private async update(run: RoundRun): Promise<Quantized> {
+    const { delta, samples } = await run.training;
+    const q = run.start.quant;
+    const cfg = makeQuantConfig({
+      clip: q.clip,
+      maxClients: q.maxClients,
+      maxWeight: q.maxWeight,
+      scale: q.scale,
+    });
+    const weight = Math.max(1, Math.min(q.maxWeight, Math.round(samples)));
+    run.samples = this.declaredSamples(weight);
+    return this.encode(delta, weight, cfg);
   }
 
   private async onStage(s: { roundId: number; stage: Stage; payload: unknown }): Promise<void> {
@@ -348,20 +380,8 @@ export class ProtocolAgent {
     switch (s.stage) {
       case 'shares':
         return this.answer(run, 'shares', await c.shareKeys(payload));
-      case 'masked': {
-        const { delta, samples } = await run.training;
-        const q = run.start.quant;
-        const cfg = makeQuantConfig({
-          clip: q.clip,
-          maxClients: q.maxClients,
-          maxWeight: q.maxWeight,
-          scale: q.scale,
-        });
-        const weight = Math.max(1, Math.min(q.maxWeight, Math.round(samples)));
-        run.samples = this.declaredSamples(weight);
-        const masked = await c.maskInput(payload, this.encode(delta, weight, cfg));
-        return this.answer(run, 'masked', masked);
-      }
+      case 'masked':
+        return this.answer(run, 'masked', await c.maskInput(payload, await this.update(run)));
       case 'confirm':
         return this.answer(run, 'confirm', await c.confirm(payload));
       case 'unmask':

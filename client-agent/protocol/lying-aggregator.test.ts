@@ -51,6 +51,56 @@ describe('an agent refuses a round that breaks the bounty spec', () => {
     await io.close();
   });
 
+  /** A round start for the agent and four strangers, with `edit` applied. */
+  function roundStart(address: string, edit: (r: RoundStart) => RoundStart): RoundStart {
+    const members = [address, ...Array.from({ length: 4 }, () => Wallet.createRandom().address)];
+    const q = makeQuantConfig({ clip: 1, maxClients: 5, maxWeight: 1 << 14 });
+    const honest = defaultGroupParams(5);
+    return edit({
+      roundId: 8,
+      bountyId: 1,
+      round: 2,
+      modelVersion: 0,
+      modelUrl: '/models/1/versions/0/model.json',
+      group: { index: 0, members, ...honest, myId: 1, key: 'g0', round: '1:2', dim: 4 },
+      quant: { clip: q.clip, scale: q.scale, maxClients: q.maxClients, maxWeight: q.maxWeight },
+      train: { epochs: 1, batchSize: 1, learningRate: 0.1 },
+      deadline: Date.now() + 10_000,
+    });
+  }
+
+  it('a plaintext round (benchmarks only): SPEC_MISMATCH, and no update is sent', async () => {
+    const events: AgentEvent[] = [];
+    const agent = new ProtocolAgent({
+      serverUrl: url,
+      wallet: Wallet.createRandom() as unknown as Wallet,
+      bountyId: 1,
+      reconnect: false,
+      train: async () => ({ delta: new Float32Array(3), samples: 1 }),
+      onEvent: (e) => events.push(e),
+    });
+    received.length = 0;
+    try {
+      await agent.start();
+      // The join carried the wallet's certificate of the agent's Ed25519 key.
+      const join = received.find((r) => r.event === 'join')?.body as {
+        certificate: { key: string; signature: string };
+      };
+      expect(join.certificate.key).toMatch(/^0x[0-9a-f]{64}$/);
+      expect(join.certificate.signature).toMatch(/^0x[0-9a-f]{130}$/);
+      announce(roundStart(agent.address, (r) => ({ ...r, plaintext: true })));
+      const until = Date.now() + 5000;
+      while (!events.some((e) => e.type === 'error') && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 20));
+      const err = events.find((e) => e.type === 'error');
+      expect((err?.detail as { code: string }).code).toBe('SPEC_MISMATCH');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(received.filter((r) => r.event === 'stage')).toEqual([]);
+    } finally {
+      agent.stop();
+    }
+  });
+
   it('a threshold below the spec’s: SPEC_MISMATCH, and no keys are sent', async () => {
     const events: AgentEvent[] = [];
     const wallet = Wallet.createRandom();

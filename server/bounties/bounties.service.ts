@@ -70,6 +70,7 @@ const BountySpecSchema = z.object({
     })
     .optional(),
   slashBelow: z.number().finite().negative().optional(),
+  plaintext: z.literal(true).optional(),
 });
 
 /**
@@ -110,6 +111,12 @@ export class BountiesService {
     }
     const req = parsed.data;
     const spec = req.spec as BountySpec;
+    if (spec.plaintext && !this.config.allowPlaintext) {
+      throw new ProtocolError(
+        'BAD_REQUEST',
+        'spec.plaintext: rounds without secure aggregation are for benchmarks only',
+      );
+    }
     const params = spec.weightSpecs.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
     if (!(params <= this.config.maxModelParams)) {
       throw new ProtocolError(

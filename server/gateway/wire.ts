@@ -53,6 +53,8 @@ export interface RoundStart {
   quant: Record<string, number>;
   train: { epochs: number; batchSize: number; learningRate: number };
   deadline: number;
+  /** Benchmarks only (BountySpec.plaintext): send the update unmasked as the masked stage's message. */
+  plaintext?: true;
 }
 
 export interface StageOpen {

@@ -3,7 +3,13 @@
  * closed stage never change (late ones are refused under the round's row lock), so a state rebuilt
  * on any instance is the same; the in-process cache only saves the replay.
  */
-import { AggregationError, SecAggGroupServer, type GroupParams } from '../../aggregation/index.js';
+import {
+  AggregationError,
+  SecAggGroupServer,
+  WordAccumulator,
+  type GroupParams,
+  type GroupResult,
+} from '../../aggregation/index.js';
 import type { EntityManager } from 'typeorm';
 import type { Round, RoundGroup } from '../db/entities.js';
 import { AGENT_STAGES, type AgentStage } from './stages.js';
@@ -193,6 +199,19 @@ export class GroupSessions {
       closed: closed === 'none' ? 0 : ORDER.indexOf(closed) + 1,
       last,
     });
+  }
+
+  /**
+   * A plaintext group's result (benchmarks only, BountySpec.plaintext): the sum of the unmasked
+   * inputs its members sent at the masked stage.
+   */
+  async plainSum(em: EntityManager, group: RoundGroup, dim: number): Promise<GroupResult> {
+    const rows = await storedMessages(em, group.id, ['masked'], this.held.get(group.id));
+    const acc = new WordAccumulator(dim);
+    for (const r of rows)
+      acc.addWords(isPlainAligned(r.payload) ? r.payload : plainBytes(r.payload));
+    const included = rows.map((r) => r.address).sort();
+    return { sum: acc.view(), included, dropped: [], excluded: [], badShares: [] };
   }
 
   forget(groupId: number): void {

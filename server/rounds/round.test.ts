@@ -77,6 +77,23 @@ describe('rounds over Socket.IO, settled on chain', () => {
     expect(missing.status).toBe(404);
   });
 
+  it('refuses a plaintext bounty (benchmarks only) unless started to allow one', async () => {
+    const res = await fetch(`${server.url}/bounties`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: bountyId,
+        spec: { ...denseSpec(INPUTS, CLASSES), plaintext: true },
+        initialWeights: Buffer.alloc(PARAMS * 4).toString('base64'),
+        validation: Buffer.from('TVS1').toString('base64'),
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+      /plaintext/,
+    );
+  });
+
   it('rejects a handshake with a signature by another wallet', async () => {
     const me = Wallet.createRandom();
     const ch = (await (

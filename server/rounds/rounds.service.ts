@@ -117,6 +117,11 @@ export class RoundsService implements OnModuleInit {
     return stage === 'confirm' ? (t.confirm ?? t.unmask) : t[stage];
   }
 
+  /** A bounty run without secure aggregation (benchmarks only; see BountySpec.plaintext). */
+  private plaintext(spec: Bounty['spec']): boolean {
+    return spec.plaintext === true && this.config.allowPlaintext === true;
+  }
+
   get gatherMs(): number {
     return this.config.gatherMs;
   }
@@ -201,17 +206,19 @@ export class RoundsService implements OnModuleInit {
         maxWeight: spec.weightCap ?? DEFAULT_MAX_WEIGHT,
       });
       const now = Date.now();
-      const deadline = now + this.config.stageTimeoutsMs.keys;
+      // A plaintext round (benchmarks) opens at the masked stage: no keys, shares or unmask.
+      const first: AgentStage = this.plaintext(spec) ? 'masked' : 'keys';
+      const deadline = now + this.stageMs(first);
       const round = await em.save(
         em.create(Round, {
           bountyId,
           number: (last?.number ?? 0) + 1,
-          state: 'keys',
+          state: first,
           abortReason: null,
           modelVersion: model.version,
           quant: { clip: q.clip, scale: q.scale, maxClients: q.maxClients, maxWeight: q.maxWeight },
           stageDeadline: new Date(deadline),
-          timing: { open: now, keys: now },
+          timing: { open: now, [first]: now },
           scoring: null,
           ledgerRound: null,
         }),
@@ -246,25 +253,25 @@ export class RoundsService implements OnModuleInit {
             roundId: round.id,
             address,
             groupId: g.id,
-            progress: 'selected',
+            progress: PREV[first],
             samples: 0,
             score: null,
             reward: null,
           })),
         ),
       );
-      return { round, groups: rows, bounty, deadline };
+      return { round, groups: rows, bounty, deadline, first };
     });
     if (!opened) return;
-    const { round, groups, bounty, deadline } = opened;
+    const { round, groups, bounty, deadline, first } = opened;
     this.log.log(
       `bounty ${bountyId} round ${round.number}: ${groups.map((g) => g.members.length).join('+')} agents`,
     );
     await this.queue.add(
       'close-stage',
-      { roundId: round.id, stage: 'keys' },
-      `close-${round.id}-keys`,
-      { delay: this.config.stageTimeoutsMs.keys },
+      { roundId: round.id, stage: first },
+      `close-${round.id}-${first}`,
+      { delay: this.stageMs(first) },
     );
     for (const g of groups) {
       for (const address of g.members)
@@ -301,6 +308,7 @@ export class RoundsService implements OnModuleInit {
       quant: round.quant,
       train: bounty.spec.train,
       deadline,
+      ...(this.plaintext(bounty.spec) ? { plaintext: true as const } : {}),
     };
   }
 
@@ -487,6 +495,8 @@ export class RoundsService implements OnModuleInit {
       });
       if (!round || round.state !== stage) return null;
       const bounty = await em.findOneByOrFail(Bounty, { id: round.bountyId });
+      // A plaintext round's only stage ends in aggregation.
+      if (this.plaintext(bounty.spec)) return { plain: true as const };
       const groups = await em.find(RoundGroup, {
         where: { roundId, state: 'active' },
         order: { index: 'ASC' },
@@ -532,6 +542,7 @@ export class RoundsService implements OnModuleInit {
       return { aborted: false as const, round, next, deadline, out, keep };
     });
     if (!result) return;
+    if ('plain' in result) return this.aggregate(roundId);
     if (result.aborted) {
       this.afterAbort(result.round);
       return;
@@ -606,8 +617,10 @@ export class RoundsService implements OnModuleInit {
         where: { id: roundId },
         lock: { mode: 'pessimistic_write' },
       });
-      if (!round || round.state !== 'unmask') return null;
+      if (!round) return null;
       const bounty = await em.findOneByOrFail(Bounty, { id: round.bountyId });
+      const plain = this.plaintext(bounty.spec);
+      if (round.state !== (plain ? 'masked' : 'unmask')) return null;
       const dim = paramCount(bounty.spec) + 1;
       const q = quantOf(round);
       const groups = await em.find(RoundGroup, {
@@ -618,8 +631,9 @@ export class RoundsService implements OnModuleInit {
       const sums: { mean: Float32Array; weight: number }[] = [];
       for (const g of groups) {
         try {
-          const { session } = await this.sessions.upTo(em, round, g, dim, 'unmask');
-          const res = await session.finish();
+          const res = plain
+            ? await this.sessions.plainSum(em, g, dim)
+            : await (await this.sessions.upTo(em, round, g, dim, 'unmask')).session.finish();
           // Influence bound: a sum no clipped members of the declared weights could produce is
           // left out of the round, with the reason kept on the group (aggregation/influence.ts).
           const [{ declared }] = (await em.query(
@@ -742,7 +756,7 @@ export class RoundsService implements OnModuleInit {
     const deadline = round.stageDeadline?.getTime() ?? Date.now();
     this.hub.toAgent(address, 'round', this.roundStart(bounty, round, g, address, deadline));
     const stage = round.state as AgentStage;
-    if (stage === 'keys' || p.progress !== PREV[stage]) return;
+    if (stage === 'keys' || p.progress !== PREV[stage] || this.plaintext(bounty.spec)) return;
     const { last } = await this.sessions.upTo(
       this.ds.manager,
       round,

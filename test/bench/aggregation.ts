@@ -10,6 +10,10 @@
  *   it must expand + a plain sum of the same number of vectors).
  * - secure_vs_plain_n100_drop10: the same server time / a plaintext sum of the 100 float vectors.
  * - comm_expansion_n100: bytes one client sends in all four stages / 4d.
+ * - server_ms_per_client_nN_vs_n100 (N = 1,000 and 5,000; d = 2^16): how the server's unmask +
+ *   aggregate cost per client grows with n, in the groups the protocol forms (at most 8, so they
+ *   grow with n) with 10 % dropped after sharing keys; taken interleaved, paired per repeat. With
+ *   SecAgg+'s k = O(log group size) it should stay near log n / log 100 (1.5 and 1.85).
  */
 import { createCipheriv, randomBytes } from 'node:crypto';
 import {
@@ -74,30 +78,44 @@ interface Prepared {
   unmasks: unknown[];
 }
 
-/** Runs stages 1-3 for every group and collects the unmask messages, ready for the server's stage 4. */
+/**
+ * Runs stages 1-3 for every group and collects the unmask messages, ready for the server's stage 4.
+ * With `dim` given, clients mask a 1-word input and the server gets random `dim`-word vectors in
+ * their place: the server's unmask work is the same (it never checks the sum), the clients' is not
+ * spent (the scaling runs only time the server).
+ */
 async function prepareRound(
   ids: string[],
   dropped: Set<string>,
   inputs: Map<string, Uint32Array>,
+  dim = D + 1,
 ): Promise<Prepared[]> {
   const groups = planGroups(ids, { minGroupSize: 3, maxGroups: 8, rng: makeRng(42) });
   const out: Prepared[] = [];
+  const stubbed = dim !== D + 1;
+  const filler = stubbed ? new Uint8Array(randomBytes(dim * 4)) : undefined;
   for (const [gi, members] of groups.entries()) {
     const params: GroupParams = {
       round: 'bench:1',
       group: `g${gi}`,
-      dim: D + 1,
+      dim,
       ...defaultGroupParams(members.length),
     };
     const server = new SecAggGroupServer(params, members);
-    const clients = members.map((id) => new SecAggClient(id, params));
+    const clientParams = stubbed ? { ...params, dim: 1 } : params;
+    const clients = members.map((id) => new SecAggClient(id, clientParams));
     for (const c of clients) await server.receive(await c.advertise());
     const roster = server.closeAdvertise();
     for (const c of clients) await server.receive(await c.shareKeys(roster));
     const inbox = server.closeShares();
     const alive = clients.filter((c) => !dropped.has(c.id));
-    for (const c of alive)
-      await server.receive(await c.maskInput(inbox.get(c.id), inputs.get(c.id)!));
+    for (const c of alive) {
+      const m = await c.maskInput(
+        inbox.get(c.id),
+        stubbed ? new Uint32Array(1) : inputs.get(c.id)!,
+      );
+      await server.receive(filler ? { ...m, vector: filler } : m);
+    }
     const req = server.closeMasked();
     for (const c of alive) await server.receive(await c.confirm(req));
     const confirmations = server.closeConfirm();
@@ -108,7 +126,56 @@ async function prepareRound(
   return out;
 }
 
+/** How the server's unmask + aggregate cost per client grows: n = 100, 1,000, 5,000 at d = 2^16. */
+async function scaling(quick: boolean): Promise<BenchResult> {
+  const dScale = (1 << 16) + 1;
+  const sizes = [100, 1000, 5000];
+  const scale: BenchResult = {};
+  const perClient = new Map<number, number[]>(sizes.map((s) => [s, []]));
+  const ratios = new Map<number, number[]>(sizes.map((s) => [s, []]));
+  const group = (size: number) => {
+    const sid = Array.from({ length: size }, (_, i) => `0x${i.toString(16).padStart(40, '0')}`);
+    return { sid, drop: new Set(sid.filter((_, i) => i % 10 === 3)) };
+  };
+  // One untimed round first, so the first timed size does not pay for the JIT's warm-up.
+  {
+    const { sid, drop } = group(100);
+    for (const p of await prepareRound(sid, drop, new Map(), dScale)) {
+      for (const u of p.unmasks) await p.server.receive(u);
+      await p.server.finish();
+    }
+  }
+  for (let r = 0; r < (quick ? 1 : 3); r++) {
+    const ms = new Map<number, number>();
+    for (const size of sizes) {
+      const { sid, drop } = group(size);
+      const prepared = await prepareRound(sid, drop, new Map(), dScale);
+      const [t] = await timedAsync(async () => {
+        for (const p of prepared) {
+          for (const u of p.unmasks) await p.server.receive(u);
+          await p.server.finish();
+        }
+      });
+      ms.set(size, t);
+      perClient.get(size)!.push(t / size);
+      if (r === 0) {
+        scale[`server_ms_n${size}_d65536`] = +t.toFixed(1);
+        scale[`neighbours_k_n${size}`] = prepared[0]!.params.neighbours;
+      }
+    }
+    for (const size of sizes) ratios.get(size)!.push(ms.get(size)! / size / (ms.get(100)! / 100));
+  }
+  for (const size of sizes)
+    scale[`server_ms_per_client_n${size}`] = +median(perClient.get(size)!).toFixed(3);
+  for (const size of sizes.slice(1))
+    scale[`server_ms_per_client_n${size}_vs_n100`] = +median(ratios.get(size)!).toFixed(3);
+
+  return scale;
+}
+
 export async function run({ quick }: BenchOptions): Promise<BenchResult> {
+  // AGGREGATION_BENCH_ONLY=scale runs the scaling part alone (for profiling).
+  if (process.env.AGGREGATION_BENCH_ONLY === 'scale') return scaling(quick);
   const reps = quick ? 5 : 15;
   const cfg = makeQuantConfig({ clip: 10, maxClients: 100, maxWeight: 1000 });
   const rng = makeRng(1);
@@ -249,5 +316,6 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
     plain_fedavg_sum_ms_n100: +plain.toFixed(1),
     comm_expansion_n100: +(commBytes / (4 * D)).toFixed(5),
     client_bytes_sent: commBytes,
+    ...(await scaling(quick)),
   };
 }

@@ -7,7 +7,13 @@
  *   overhead_cold_s_nN is the first round. server_cpu_s_nN / agents_cpu_s_nN: CPU the aggregator
  *   and the agents' host process used in that window; overhead_agents_apart_s_nN removes all but
  *   one agent's share of the agents' CPU (an estimate for agents on their own machines).
- * - stage split (n = 100): keys, shares, masked, unmask+aggregate+publish, in seconds.
+ * - stage split (n = 100): keys, shares, masked, confirm, unmask, aggregate+publish, in seconds.
+ * - round_secure_vs_plain_n100: overhead_s_n100 / the same for a plaintext bounty run right after
+ *   on the same stack (sockets, PostgreSQL, queue, settlement; BountySpec.plaintext: updates sent
+ *   unmasked, no key, share, confirm or unmask stage), with its CPU split (plain_*_n100).
+ * - agent_cert_recovers_nN: ecrecovers the agents did on peers' key certificates in the warm round
+ *   (each agent checks a peer's certificate once per bounty, so only peers it had not met in the
+ *   first round cost one); everything else they check is an Ed25519 signature.
  * - floor_s_n100: bytes the round moves (model download, the four stages' messages) / loopback
  *   bandwidth measured in this run.
  * - settle_s_n100: scoring (2^G utilities) + on-chain settlement of a round, which run behind the
@@ -39,7 +45,7 @@ const HIDDEN = 128;
 const CLASSES = 10;
 const PARAMS = INPUTS * HIDDEN + HIDDEN + HIDDEN * CLASSES + CLASSES; // 101 770
 
-function mlpSpec(n: number): BountySpec {
+function mlpSpec(n: number, plaintext = false): BountySpec {
   const dense = (name: string, units: number, activation: string, input?: number) => ({
     class_name: 'Dense',
     config: {
@@ -78,6 +84,7 @@ function mlpSpec(n: number): BountySpec {
     train: { epochs: 1, batchSize: 32, learningRate: 0.05 },
     loss: 'categoricalCrossentropy',
     licence: { open: true },
+    ...(plaintext ? { plaintext: true as const } : {}),
   };
 }
 
@@ -117,7 +124,7 @@ async function loopbackBandwidth(): Promise<number> {
   });
 }
 
-/** (time ms, process CPU ms) samples, to integrate a process's busy time over a window. */
+/** (time ms, process CPU ms or a counter) samples, to integrate a process's busy time over a window. */
 type CpuTrace = [number, number][];
 
 function traceCpu(trace: CpuTrace): NodeJS.Timeout {
@@ -158,11 +165,17 @@ async function runN(
   n: number,
   sponsorKey: string,
   agentKeys: string[],
-): Promise<{ rounds: RoundRow[]; compute: Map<number, number>; agentCpu: CpuTrace }> {
+  plaintext = false,
+): Promise<{
+  rounds: RoundRow[];
+  compute: Map<number, number>;
+  agentCpu: CpuTrace;
+  recovers: CpuTrace;
+}> {
   const validation = syntheticTask(INPUTS, CLASSES, 200, n);
   const { bountyId, sponsor } = await sponsorBounty(server, chain, {
     sponsorKey,
-    spec: mlpSpec(n),
+    spec: mlpSpec(n, plaintext),
     weights: new Float32Array(PARAMS),
     validation,
     budget: 10n ** 21n,
@@ -180,11 +193,13 @@ async function runN(
       SERVER_URL: server.url,
       BOUNTY_ID: String(bountyId),
       AGENT_KEYS: JSON.stringify(agentKeys),
+      ...(plaintext ? { ROUND_BENCH_PLAINTEXT: '1' } : {}),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const compute = new Map<number, number>();
   const agentCpu: CpuTrace = [];
+  const recovers: CpuTrace = [];
   createInterface({ input: child.stdout! }).on('line', (line) => {
     try {
       const e = JSON.parse(line) as {
@@ -193,9 +208,13 @@ async function runN(
         ms: number;
         t: number;
         cpu: number;
+        recovers: number;
       };
       if (e.type === 'compute') compute.set(e.round, Math.max(compute.get(e.round) ?? 0, e.ms));
-      if (e.type === 'cpu') agentCpu.push([e.t, e.cpu]);
+      if (e.type === 'cpu') {
+        agentCpu.push([e.t, e.cpu]);
+        recovers.push([e.t, e.recovers * 1000]);
+      }
     } catch {
       // not ours
     }
@@ -216,7 +235,7 @@ async function runN(
     `SELECT number, timing, state FROM round WHERE bounty_id = $1 AND ledger_round IS NOT NULL ORDER BY number`,
     [bountyId],
   )) as RoundRow[];
-  return { rounds, compute, agentCpu };
+  return { rounds, compute, agentCpu, recovers };
 }
 
 export async function run({ quick }: BenchOptions): Promise<BenchResult> {
@@ -235,6 +254,8 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
     gatherMs: 500,
     // Scoring and settlement run in a second instance (below), off the round's event loop.
     lanes: 'rounds' as const,
+    // The plaintext comparison bounty (BountySpec.plaintext) is accepted only with this.
+    allowPlaintext: true,
   };
   const server = await startServer(cfg, {
     chain,
@@ -271,7 +292,13 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
     const timer = traceCpu(serverCpu);
     for (const n of ns) {
       const keys = chain.keys!.slice(2, 2 + n);
-      const { rounds, compute, agentCpu } = await runN(server, chain, n, chain.keys![1]!, keys);
+      const { rounds, compute, agentCpu, recovers } = await runN(
+        server,
+        chain,
+        n,
+        chain.keys![1]!,
+        keys,
+      );
       const [cold, warm] = rounds;
       const overhead = (r: RoundRow, i: number) =>
         (r.timing.published! - r.timing.open! - (compute.get(i + 1) ?? 0)) / 1000;
@@ -283,6 +310,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
       out[`server_cpu_s_n${n}`] = +cpuBetween(serverCpu, t.open!, t.published!).toFixed(3);
       const agentsCpu = cpuBetween(agentCpu, t.open!, t.published!);
       out[`agents_cpu_s_n${n}`] = +agentsCpu.toFixed(3);
+      out[`agent_cert_recovers_n${n}`] = Math.round(cpuBetween(recovers, t.open!, t.published!));
       // Estimate with each agent on its own machine: the agents' protocol CPU (keys, signatures of
       // peers, Shamir shares, masks) runs serially in the one host process here; keep one agent's share.
       out[`overhead_agents_apart_s_n${n}`] = +(
@@ -291,7 +319,8 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
       ).toFixed(3);
       out[`stage_keys_s_n${n}`] = +((t.shares! - t.keys!) / 1000).toFixed(3);
       out[`stage_shares_s_n${n}`] = +((t.masked! - t.shares!) / 1000).toFixed(3);
-      out[`stage_masked_s_n${n}`] = +((t.unmask! - t.masked!) / 1000).toFixed(3);
+      out[`stage_masked_s_n${n}`] = +((t.confirm! - t.masked!) / 1000).toFixed(3);
+      out[`stage_confirm_s_n${n}`] = +((t.unmask! - t.confirm!) / 1000).toFixed(3);
       out[`stage_unmask_s_n${n}`] = +((t.unmaskClosed! - t.unmask!) / 1000).toFixed(3);
       out[`stage_aggregate_publish_s_n${n}`] = +((t.published! - t.unmaskClosed!) / 1000).toFixed(
         3,
@@ -311,6 +340,23 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
       if (n === maxN) {
         out[`bytes_moved_n${n}`] = moved;
         out[`floor_s_n${n}`] = +(moved / bandwidth).toFixed(4);
+        // The same round without secure aggregation, right after, on the same stack and agents.
+        const plain = await runN(server, chain, n, chain.keys![1]!, keys, true);
+        const p = plain.rounds[1]!;
+        const plainOverhead =
+          (p.timing.published! - p.timing.open! - (plain.compute.get(2) ?? 0)) / 1000;
+        out[`plain_overhead_s_n${n}`] = +plainOverhead.toFixed(3);
+        out[`round_secure_vs_plain_n${n}`] = +(overhead(warm!, 1) / plainOverhead).toFixed(3);
+        out[`plain_server_cpu_s_n${n}`] = +cpuBetween(
+          serverCpu,
+          p.timing.open!,
+          p.timing.published!,
+        ).toFixed(3);
+        out[`plain_agents_cpu_s_n${n}`] = +cpuBetween(
+          plain.agentCpu,
+          p.timing.open!,
+          p.timing.published!,
+        ).toFixed(3);
       }
     }
     clearInterval(timer);
@@ -331,8 +377,10 @@ async function agentHost(): Promise<void> {
   const agents: ProtocolAgent[] = [];
   setInterval(() => {
     const u = process.cpuUsage();
+    const recovers = agents.reduce((s, a) => s + a.certificateChecks, 0);
     process.stdout.write(
-      JSON.stringify({ type: 'cpu', t: Date.now(), cpu: (u.user + u.system) / 1000 }) + '\n',
+      JSON.stringify({ type: 'cpu', t: Date.now(), cpu: (u.user + u.system) / 1000, recovers }) +
+        '\n',
     );
   }, 50).unref();
   const update = Float32Array.from({ length: PARAMS }, () => (Math.random() - 0.5) * 0.01);
@@ -343,6 +391,7 @@ async function agentHost(): Promise<void> {
         wallet: new Wallet(key),
         bountyId,
         reconnect: false,
+        plaintextForBenchmarks: process.env.ROUND_BENCH_PLAINTEXT === '1',
         train: async ({ round }) => {
           const t0 = performance.now();
           const delta = new Float32Array(update);
