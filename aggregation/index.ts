@@ -108,6 +108,7 @@ export {
   type RoundRecord,
   type RoundScores,
 } from './contribution/round.js';
+export { coalitionWeights } from './contribution/coalition.js';
 export {
   aggregateHash,
   changedFields,

@@ -25,8 +25,8 @@ export {
   toRoundRecord,
   type RecordDigests,
 } from './record.js';
+export { coalitionWeights } from '../../aggregation/contribution/coalition.js';
 export {
-  coalitionWeights,
   replayTraining,
   type ReplayFinding,
   type ReplayFindingKind,

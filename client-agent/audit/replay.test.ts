@@ -7,7 +7,8 @@ import { aggregateHash } from '../../aggregation/contribution/commitment.js';
 import { modelArtifactHash } from '../../aggregation/spec.js';
 import { strategyFromSpec } from '../../aggregation/strategy/from-spec.js';
 import { initialServerState } from '../../aggregation/strategy/strategy.js';
-import { coalitionWeights, replayTraining, type ReplayGroup } from './replay.js';
+import { coalitionWeights } from '../../aggregation/contribution/coalition.js';
+import { replayTraining, type ReplayGroup } from './replay.js';
 import type { RecordRound } from './record.js';
 
 const spec = { strategy: { name: 'fedadam' as const }, robust: undefined };

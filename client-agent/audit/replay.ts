@@ -12,6 +12,7 @@
  *      weighted mean of the groups in S) must equal the record's, within `tolerance`.
  * Pure and browser-safe: the caller fetches the aggregates, the files and the chain's hashes.
  */
+import { coalitionWeights } from '../../aggregation/contribution/coalition.js';
 import { aggregateHash } from '../../aggregation/contribution/commitment.js';
 import { modelArtifactHash } from '../../aggregation/artifact-hash.js';
 import type { BountySpec } from '../../aggregation/spec.js';
@@ -63,24 +64,6 @@ export interface ReplayReport {
 }
 
 const bytesOf = (w: Float32Array) => new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
-
-/** The weights U(S) is measured at: the server's accumulation, in group order (settlement). */
-export function coalitionWeights(
-  base: Float32Array,
-  groups: readonly { mean: Float32Array; weight: number }[],
-  mask: number,
-): Float32Array {
-  const w = new Float32Array(base);
-  let total = 0;
-  for (let g = 0; g < groups.length; g++) if (mask & (1 << g)) total += groups[g]!.weight;
-  for (let g = 0; g < groups.length; g++) {
-    if (!(mask & (1 << g))) continue;
-    const f = groups[g]!.weight / total;
-    const m = groups[g]!.mean;
-    for (let i = 0; i < w.length; i++) w[i] = w[i]! + f * m[i]!;
-  }
-  return w;
-}
 
 export async function replayTraining(input: ReplayInput): Promise<ReplayReport> {
   const findings: ReplayFinding[] = [];

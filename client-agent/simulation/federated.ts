@@ -10,6 +10,7 @@
  */
 import {
   clipL2,
+  coalitionWeights,
   decodeSum,
   encodeUpdate,
   exactShapley,
@@ -104,15 +105,10 @@ function coalitionUtilities(
   const n = results.length;
   const acc = new Float64Array(1 << n);
   const loss = new Float64Array(1 << n);
-  const w = new Float32Array(global.length);
+  const groups = results.map((r) => ({ mean: r.delta, weight: r.weight }));
   for (let mask = 0; mask < 1 << n; mask++) {
-    const members = results.filter((_, i) => mask & (1 << i));
-    w.set(global);
-    if (members.length > 0) {
-      const mean = weightedMean(members);
-      for (let i = 0; i < w.length; i++) w[i] = w[i]! + mean[i]!;
-    }
-    const e = trainer.evaluate(w, validation);
+    // The weights the aggregator scores a coalition at (aggregation's coalitionWeights).
+    const e = trainer.evaluate(coalitionWeights(global, groups, mask), validation);
     acc[mask] = e.accuracy;
     // Negative mean cross-entropy, so that higher is better for both metrics.
     loss[mask] = -e.loss;

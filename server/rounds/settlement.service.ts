@@ -10,6 +10,7 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
 import {
+  coalitionWeights,
   contributionCommitment,
   recordDigests,
   roundHash,
@@ -95,15 +96,7 @@ export class SettlementService implements OnModuleInit {
     const utilities: number[] = [];
     try {
       for (let mask = 0; mask < 1 << groups.length; mask++) {
-        const w = new Float32Array(baseW);
-        let total = 0;
-        for (let g = 0; g < groups.length; g++) if (mask & (1 << g)) total += means[g]!.weight;
-        for (let g = 0; g < groups.length; g++) {
-          if (!(mask & (1 << g))) continue;
-          const f = means[g]!.weight / total;
-          const m = means[g]!.mean;
-          for (let i = 0; i < w.length; i++) w[i] = w[i]! + f * m[i]!;
-        }
+        const w = coalitionWeights(baseW, means, mask);
         utilities.push(-(await evaluator.loss(w)));
       }
     } finally {
