@@ -42,6 +42,14 @@ export interface StoredScoring {
   groupValues: number[];
   fixedScores: Record<string, string>;
   rewards: Record<string, string>;
+  /**
+   * Shown to people, not scored or committed: the sponsor's validation set on the version the
+   * round started from and on the version it published (loss and accuracy).
+   */
+  validation?: {
+    before: { loss: number; accuracy: number };
+    after: { loss: number; accuracy: number };
+  };
 }
 
 @Injectable()
@@ -94,11 +102,20 @@ export class SettlementService implements OnModuleInit {
     const means = groups.map((g) => ({ mean: bytesToWeights(g.sum!), weight: g.weight }));
     const evaluator = await makeEvaluator(base.modelJson, decodeValidation(bounty.validation));
     const utilities: number[] = [];
+    const published = this.models.weightsOf(
+      await this.models.get(bounty.id, round.modelVersion + 1),
+    );
+    const measure = async (w: Float32Array) => ({
+      loss: await evaluator.loss(w),
+      accuracy: await evaluator.accuracy(w),
+    });
+    let validation: StoredScoring['validation'];
     try {
       for (let mask = 0; mask < 1 << groups.length; mask++) {
         const w = coalitionWeights(baseW, means, mask);
         utilities.push(-(await evaluator.loss(w)));
       }
+      validation = { before: await measure(baseW), after: await measure(published) };
     } finally {
       evaluator.dispose();
     }
@@ -148,6 +165,7 @@ export class SettlementService implements OnModuleInit {
       groupValues: s.groupValues,
       fixedScores: Object.fromEntries([...s.fixedScores].map(([k, v]) => [k, v.toString()])),
       rewards: Object.fromEntries([...s.rewards].map(([k, v]) => [k, v.toString()])),
+      validation,
     };
     await this.ds.transaction(async (em) => {
       for (const [address, score] of s.personScores) {

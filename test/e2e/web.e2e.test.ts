@@ -249,6 +249,14 @@ describe('e2e: the web app during a live round', () => {
     );
     // uPlot (loaded with the first chart) has drawn all three points on its canvas.
     await page.locator('.chart[data-drawn="3"] canvas').waitFor();
+    // Beside the loss it scores by, the aggregator measures each published version's accuracy.
+    await page.locator('.chart-accuracy[data-drawn="3"] canvas').waitFor();
+    const accRows = await page
+      .locator('.chart-accuracy + figcaption details table tbody tr td:nth-child(2)')
+      .allTextContents();
+    expect(accRows).toHaveLength(3);
+    for (const a of accRows) expect(Number(a)).toBeGreaterThanOrEqual(0);
+    for (const a of accRows) expect(Number(a)).toBeLessThanOrEqual(1);
     await until('round 2 to be settled on the page', 30_000, async () =>
       (await page.locator('table.rounds tbody tr').first().textContent())?.includes('settled'),
     );
@@ -306,7 +314,7 @@ describe('e2e: the web app during a live round', () => {
     const scored = rounds.filter((r) => r.ledgerRound !== null && r.scoring);
     expect(scored).toHaveLength(2);
     const table = await page
-      .locator('figure details table tbody tr td:nth-child(2)')
+      .locator('.chart + figcaption details table tbody tr td:nth-child(2)')
       .allTextContents();
     const losses = [
       -scored[0]!.scoring!.record.utilities[0]!,
@@ -469,8 +477,9 @@ describe('e2e: the web app during a live round', () => {
       buffer: Buffer.from(JSON.stringify(tampered)),
     });
     // The file is read into the text area (pretty-printed), where it can be read and edited.
-    await page.waitForFunction(
-      `document.querySelector('textarea[name="record"]').value.includes('"utilities": [')`,
+    // Polled from here: a predicate polled inside the page would be eval'd, which the CSP forbids.
+    await until('the uploaded record in the text area', 10_000, async () =>
+      (await page.locator('textarea[name="record"]').inputValue()).includes('"utilities": ['),
     );
     await page.getByRole('button', { name: 'Run the audit' }).click();
     await page.locator('.verdict[data-verdict="fail"]').waitFor({ timeout: 20_000 });

@@ -33,6 +33,11 @@ export interface Scoring {
   rewards: Record<string, string>;
   /** Where records before the metric moved into `record` kept it. */
   metric?: string;
+  /** The sponsor's validation set on the round's starting and published versions. */
+  validation?: {
+    before: { loss: number; accuracy: number };
+    after: { loss: number; accuracy: number };
+  };
 }
 
 export interface RoundGroupRow {

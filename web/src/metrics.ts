@@ -48,6 +48,24 @@ export function validationSeries(rounds: readonly RoundRow[]): MetricSeries {
   return { metric, points };
 }
 
+/**
+ * Validation accuracy of each published version (the aggregator measures it beside the loss it
+ * scores by), plus round 0 from the first scored round's starting version.
+ */
+export function accuracySeries(rounds: readonly RoundRow[]): MetricSeries {
+  const scored = rounds
+    .filter((r) => r.ledgerRound !== null && r.scoring?.validation)
+    .sort((a, b) => a.ledgerRound! - b.ledgerRound!);
+  const points: MetricPoint[] = [];
+  const first = scored[0];
+  if (first && first.ledgerRound === 1) {
+    points.push({ round: 0, value: first.scoring!.validation!.before.accuracy });
+  }
+  for (const r of scored)
+    points.push({ round: r.ledgerRound!, value: r.scoring!.validation!.after.accuracy });
+  return { metric: 'accuracy', points };
+}
+
 /** Milliseconds spent in each state, from the round's transition timestamps. */
 export function stageDurations(
   timing: Record<string, number>,

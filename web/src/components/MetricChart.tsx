@@ -22,7 +22,14 @@ function useDark(): boolean {
   return dark;
 }
 
-export function MetricChart({ series }: { series: MetricSeries }) {
+export function MetricChart({
+  series,
+  kind = 'chart',
+}: {
+  series: MetricSeries;
+  /** CSS class of the plot: `chart` for the scored metric, another for companion charts. */
+  kind?: string;
+}) {
   const el = useRef<HTMLDivElement>(null);
   const dark = useDark();
   const label = `validation ${series.metric}`;
@@ -80,7 +87,7 @@ export function MetricChart({ series }: { series: MetricSeries }) {
   }
   return (
     <figure>
-      <div ref={el} class="chart" data-points={series.points.length} aria-hidden="true" />
+      <div ref={el} class={kind} data-points={series.points.length} aria-hidden="true" />
       <figcaption>
         <details>
           <summary>{label} per round as a table</summary>

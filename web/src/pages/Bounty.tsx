@@ -20,7 +20,13 @@ import { Failure, StatusBadge } from '../components/Status.js';
 import { formatInt, formatMs, formatNumber, formatTime } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { useLiveRounds, type LiveStatus, type RoundProgress } from '../live.js';
-import { metricOf, roundValue, stageDurations, validationSeries } from '../metrics.js';
+import {
+  accuracySeries,
+  metricOf,
+  roundValue,
+  stageDurations,
+  validationSeries,
+} from '../metrics.js';
 import { Link, href } from '../router.js';
 
 /** Round states in the order they run (server/db/entities.ts RoundState; `open` is entered as `keys`). */
@@ -82,6 +88,10 @@ export function Bounty({ id }: { id: number }) {
     () => (data.state === 'ok' ? validationSeries(data.value.rounds) : null),
     [data],
   );
+  const accuracy = useMemo(
+    () => (data.state === 'ok' ? accuracySeries(data.value.rounds) : null),
+    [data],
+  );
 
   if (data.state === 'loading') return <p aria-busy="true">Loading bounty #{id}…</p>;
   if (data.state === 'error') {
@@ -128,6 +138,12 @@ export function Bounty({ id }: { id: number }) {
           update of the round (the full coalition of the scoring record).
         </p>
         {series && <MetricChart series={series} />}
+        {accuracy && accuracy.points.length > 0 && (
+          <>
+            <h3>Validation accuracy per round</h3>
+            <MetricChart series={accuracy} kind="chart-accuracy" />
+          </>
+        )}
       </section>
 
       <section aria-labelledby="rounds-h">
