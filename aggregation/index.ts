@@ -70,6 +70,7 @@ export {
   type RobustRule,
 } from './strategy/robust.js';
 export { strategyFromSpec } from './strategy/from-spec.js';
+export { RoundStart } from './round-start.js';
 export {
   checkRoundAgainstSpec,
   specParamCount,

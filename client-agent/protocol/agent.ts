@@ -9,6 +9,7 @@ import { getAddress, hexlify, verifyMessage, type Wallet } from 'ethers';
 import { io, type Socket } from 'socket.io-client';
 import {
   AggregationError,
+  RoundStart,
   CertificateCache,
   createIdentity,
   SecAggClient,
@@ -31,28 +32,7 @@ export function downloadMessage(bountyId: number, version: number, expiry: numbe
   return `tributary-model-download\n${bountyId}\n${version}\n${expiry}`;
 }
 
-export interface RoundStart {
-  roundId: number;
-  bountyId: number;
-  round: number;
-  modelVersion: number;
-  modelUrl: string;
-  group: {
-    index: number;
-    members: string[];
-    threshold: number;
-    myId: number;
-    neighbours: number;
-    key: string;
-    round: string;
-    dim: number;
-  };
-  quant: { clip: number; scale: number; maxClients: number; maxWeight: number };
-  train: { epochs: number; batchSize: number; learningRate: number };
-  deadline: number;
-  /** Benchmarks only (BountySpec.plaintext): the update goes unmasked; see plaintextForBenchmarks. */
-  plaintext?: true;
-}
+export { RoundStart };
 
 export interface TrainInput {
   round: RoundStart;
@@ -191,10 +171,22 @@ export class ProtocolAgent {
       },
     });
     this.socket = socket;
-    socket.on(
-      'round',
-      (r: RoundStart) => void this.onRound(r).catch((e) => this.fail(r.roundId, e)),
-    );
+    socket.on('round', (input: unknown) => {
+      // Parsed at the edge: a malformed announcement is refused, nothing of it is used.
+      const r = RoundStart.safeParse(input);
+      if (!r.success) {
+        const roundId = (input as { roundId?: unknown } | null)?.roundId;
+        this.fail(
+          typeof roundId === 'number' ? roundId : 0,
+          new ProtocolError(
+            'BAD_MESSAGE',
+            `round: ${r.error.issues[0]?.path.join('.')} ${r.error.issues[0]?.message}`,
+          ),
+        );
+        return;
+      }
+      void this.onRound(r.data).catch((e) => this.fail(r.data.roundId, e));
+    });
     socket.on(
       'stage',
       (s: { roundId: number; stage: Stage; payload: unknown }) =>

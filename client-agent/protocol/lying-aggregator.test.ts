@@ -101,6 +101,40 @@ describe('an agent refuses a round that breaks the bounty spec', () => {
     }
   });
 
+  it('a malformed round announcement: BAD_MESSAGE, and nothing is sent', async () => {
+    const events: AgentEvent[] = [];
+    const agent = new ProtocolAgent({
+      serverUrl: url,
+      wallet: Wallet.createRandom() as unknown as Wallet,
+      bountyId: 1,
+      reconnect: false,
+      train: async () => ({ delta: new Float32Array(3), samples: 1 }),
+      onEvent: (e) => events.push(e),
+    });
+    received.length = 0;
+    try {
+      await agent.start();
+      // A model path outside the aggregator's model routes, and a threshold of 1.
+      announce(
+        roundStart(agent.address, (r) => ({
+          ...r,
+          modelUrl: 'https://elsewhere.example/model.json',
+          group: { ...r.group, threshold: 1 },
+        })),
+      );
+      const until = Date.now() + 5000;
+      while (!events.some((e) => e.type === 'error') && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 20));
+      const err = events.find((e) => e.type === 'error');
+      expect(err?.roundId).toBe(8);
+      expect((err?.detail as { code: string }).code).toBe('BAD_MESSAGE');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(received.filter((r) => r.event === 'stage')).toEqual([]);
+    } finally {
+      agent.stop();
+    }
+  });
+
   it('a threshold below the spec’s: SPEC_MISMATCH, and no keys are sent', async () => {
     const events: AgentEvent[] = [];
     const wallet = Wallet.createRandom();

@@ -42,20 +42,8 @@ export const StageMsg = z.object({
 });
 export type StageMsg = z.infer<typeof StageMsg>;
 
-export interface RoundStart {
-  roundId: number;
-  bountyId: number;
-  round: number;
-  modelVersion: number;
-  /** GET path of the model to train from. */
-  modelUrl: string;
-  group: { index: number; members: string[]; threshold: number; myId: number };
-  quant: Record<string, number>;
-  train: { epochs: number; batchSize: number; learningRate: number };
-  deadline: number;
-  /** Benchmarks only (BountySpec.plaintext): send the update unmasked as the masked stage's message. */
-  plaintext?: true;
-}
+/** `round`: aggregation's RoundStart (one schema, parsed by the agent). */
+export type { RoundStart } from '../../aggregation/index.js';
 
 export interface StageOpen {
   roundId: number;

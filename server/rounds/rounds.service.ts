@@ -35,7 +35,7 @@ import {
 import { ProtocolError } from '../errors.js';
 import { AgentKeys } from '../auth/agent-keys.js';
 import { Hub } from '../gateway/hub.js';
-import type { RoundStart } from '../gateway/wire.js';
+import type { RoundStart } from '../../aggregation/index.js';
 import { paramCount, weightsToBytes } from '../models/artifact.js';
 import { ModelsService } from '../models/models.service.js';
 import { QueueService } from '../queue/queue.service.js';
@@ -304,8 +304,8 @@ export class RoundsService implements OnModuleInit {
           round: roundKey(round),
           dim: paramCount(bounty.spec) + 1,
         },
-      } as RoundStart['group'],
-      quant: round.quant,
+      },
+      quant: quantOf(round),
       train: bounty.spec.train,
       deadline,
       ...(this.plaintext(bounty.spec) ? { plaintext: true as const } : {}),
