@@ -50,7 +50,7 @@ export interface LogFilter {
   address: string;
   topics: (string | null)[];
   fromBlock: number;
-  toBlock: 'latest';
+  toBlock: number | 'latest';
 }
 
 /** Where logs come from: an ethers Provider satisfies it. */
@@ -78,11 +78,24 @@ export async function readRecordedRounds(
     if (round !== undefined) t.push(topic(round));
     return t;
   };
-  const base = { address, fromBlock: q.fromBlock ?? 0, toBlock: 'latest' as const };
-  const [roundLogs, contributionLogs] = await Promise.all([
-    logs.getLogs({ ...base, topics: topics('RoundRecorded') }),
-    logs.getLogs({ ...base, topics: topics('ContributionRecorded') }),
-  ]);
+  const fromBlock = q.fromBlock ?? 0;
+  // The rounds first, then their contributions up to the last block holding one of them: both
+  // queries see the same rounds even when a new one is mined between them (read in parallel up
+  // to 'latest', a round could be seen without its contributions).
+  const roundLogs = await logs.getLogs({
+    address,
+    fromBlock,
+    toBlock: 'latest',
+    topics: topics('RoundRecorded'),
+  });
+  if (roundLogs.length === 0) return [];
+  const toBlock = Math.max(...roundLogs.map((l) => l.blockNumber));
+  const contributionLogs = await logs.getLogs({
+    address,
+    fromBlock,
+    toBlock,
+    topics: topics('ContributionRecorded'),
+  });
   return recordedRoundsFromLogs(bounties, bountyId, roundLogs, contributionLogs);
 }
 

@@ -65,7 +65,7 @@ const logSource = (url: string) => ({
         address: f.address,
         topics: f.topics,
         fromBlock: '0x' + f.fromBlock.toString(16),
-        toBlock: f.toBlock,
+        toBlock: f.toBlock === 'latest' ? 'latest' : '0x' + f.toBlock.toString(16),
       },
     ]);
     return logs.map((l) => ({
