@@ -9,12 +9,9 @@ import { getAddress } from 'ethers';
 import { DataSource, IsNull, Not, type EntityManager } from 'typeorm';
 import {
   AggregationError,
-  aggregateHash,
   cryptoRng,
   planGroups,
-  checkGroupSum,
   DEFAULT_WEIGHT_CAP,
-  decodeSum,
   makeQuantConfig,
   type QuantConfig,
   defaultGroupParams,
@@ -36,10 +33,12 @@ import { ProtocolError } from '../errors.js';
 import { AgentKeys } from '../auth/agent-keys.js';
 import { Hub } from '../gateway/hub.js';
 import type { RoundStart } from '../../aggregation/index.js';
-import { paramCount, weightsToBytes } from '../models/artifact.js';
+import { paramCount } from '../models/artifact.js';
 import { ModelsService } from '../models/models.service.js';
 import { QueueService } from '../queue/queue.service.js';
 import { CONFIG } from '../tokens.js';
+import { storeGroupSum } from './group-sum.js';
+import { senderInRound, storeStageMessage } from './inbox.js';
 import { applyStrategy } from './strategy.js';
 import { encodeStored } from './codec.js';
 import { uniqueTransaction } from './unique.js';
@@ -50,7 +49,6 @@ import {
   OWED_PROGRESS_SQL,
   PREV,
   STAGE_SCHEMA,
-  stageIndex,
 } from './stages.js';
 import {
   closeStage,
@@ -329,57 +327,8 @@ export class RoundsService implements OnModuleInit {
     let vector: Uint8Array | undefined;
     let groupId = 0;
     await uniqueTransaction(this.ds, async (em) => {
-      // One read for the round (locked against a concurrent close), the sender and its group.
-      const [row] = (await em.query(
-        `SELECT r.bounty_id AS "bountyId", r.number, r.state, r.quant,
-                p.progress, p.group_id AS "groupId", g.state AS "groupState", g.index
-           FROM round r
-           LEFT JOIN participant p ON p.round_id = r.id AND p.address = $2
-           LEFT JOIN round_group g ON g.id = p.group_id
-          WHERE r.id = $1
-            FOR SHARE OF r`,
-        [roundId, address],
-      )) as {
-        bountyId: number;
-        number: number;
-        state: RoundState;
-        quant: Record<string, number>;
-        progress: string | null;
-        groupId: number | null;
-        groupState: string | null;
-        index: number | null;
-      }[];
-      if (!row) throw new ProtocolError('NOT_FOUND', `no round ${roundId}`);
-      if (row.state !== stage) {
-        const ahead = stageIndex(stage) > stageIndex(row.state as AgentStage);
-        throw ahead && ACTIVE.has(row.state)
-          ? new ProtocolError('WRONG_STAGE', `round ${roundId} is in stage ${row.state}`)
-          : new ProtocolError(
-              'STAGE_CLOSED',
-              `stage ${stage} of round ${roundId} is closed (${row.state})`,
-            );
-      }
-      if (row.progress === null) {
-        throw new ProtocolError('NOT_IN_ROUND', `${address} is not in round ${roundId}`);
-      }
-      if (row.progress === stage) throw new ProtocolError('DUPLICATE', `${stage} already received`);
-      if (row.progress !== PREV[stage]) {
-        throw new ProtocolError(
-          'NOT_IN_GROUP',
-          `${address} is no longer in its group (${row.progress})`,
-        );
-      }
-      if (row.groupState !== 'active') throw new ProtocolError('NOT_IN_GROUP', 'group dropped');
-      if (
-        msg.round !== roundKey(row) ||
-        msg.group !== groupKey({ index: row.index! }) ||
-        msg.client !== address
-      ) {
-        throw new ProtocolError(
-          'BAD_REQUEST',
-          'message header names another round, group or client',
-        );
-      }
+      // The round, the sender's place in it and the checks every stage shares: inbox.ts.
+      const row = await senderInRound(em, roundId, address, stage, msg);
       groupId = row.groupId!;
       let samples: number | null = null;
       let payload: Buffer;
@@ -421,12 +370,7 @@ export class RoundsService implements OnModuleInit {
       } else {
         payload = encodeStored(msg);
       }
-      await em.query(
-        `WITH ins AS (INSERT INTO stage_message (group_id, stage, address, payload) VALUES ($1, $2, $3, $4))
-         UPDATE participant SET progress = $2, samples = coalesce($5, samples)
-          WHERE round_id = $6 AND address = $3`,
-        [groupId, stage, address, payload, samples, roundId],
-      );
+      await storeStageMessage(em, roundId, groupId, stage, address, payload, samples);
     });
     // Kept in memory too, so the stage's close need not read it back from Postgres.
     if (vector) this.sessions.holdMasked(groupId, address, vector);
@@ -634,48 +578,14 @@ export class RoundsService implements OnModuleInit {
           const res = plain
             ? await this.sessions.plainSum(em, g, dim)
             : await (await this.sessions.upTo(em, round, g, dim, 'unmask')).session.finish();
-          // Influence bound: a sum no clipped members of the declared weights could produce is
-          // left out of the round, with the reason kept on the group (aggregation/influence.ts).
-          const [{ declared }] = (await em.query(
-            `SELECT coalesce(sum(samples), 0)::float8 AS declared FROM participant
-              WHERE group_id = $1 AND address = ANY($2)`,
-            [g.id, res.included],
-          )) as { declared: number }[];
-          checkGroupSum(res.sum, q, { members: res.included.length, declaredWeight: declared });
-          const { mean, totalWeight } = decodeSum(res.sum, q);
-          await em.update(
-            RoundGroup,
-            { id: g.id },
-            {
-              state: 'aggregated',
-              survivors: res.included,
-              sum: Buffer.from(weightsToBytes(mean)),
-              weight: totalWeight,
-              // Bound by the round record's commitment; replay audits check the aggregate by it.
-              sumHash: aggregateHash(mean),
-              // Outvoted unmask shares, and members left out because too few accepted their shares.
-              offenders: [
-                ...res.badShares,
-                ...res.excluded.map((holder) => ({ holder, secret: 'shares-rejected' })),
-              ],
-            },
-          );
+          // Influence bound, storage of the mean update, retention: group-sum.ts.
+          const stored = await storeGroupSum(em, g, res, q);
           if (res.badShares.length) {
             this.log.warn(
               `group ${g.id}: wrong unmask shares outvoted from ${[...new Set(res.badShares.map((b) => b.holder))].join(', ')}`,
             );
           }
-          // Participants outside the sum (dropped after sending) earn nothing this round.
-          await em.query(
-            `UPDATE participant SET progress = 'dropped' WHERE group_id = $1 AND NOT (address = ANY($2))`,
-            [g.id, res.included],
-          );
-          await em.query(
-            // Every stage's messages (keys, shares, unmask shares too): only the sum is kept.
-            `DELETE FROM stage_message WHERE group_id = $1`,
-            [g.id],
-          );
-          sums.push({ mean, weight: totalWeight });
+          sums.push(stored);
         } catch (err) {
           if (!(err instanceof AggregationError)) throw err;
           await this.dropGroup(em, g, err.message);
