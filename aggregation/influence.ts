@@ -1,6 +1,6 @@
 /**
  * The influence bound of a group sum: what honest, clipped members can produce at most, checked
- * on every unmasked group sum before it touches the model (DESIGN.md, threat model: "a group sum
+ * on every unmasked group sum before it touches the model (docs/threat-model.md, "A hostile participant": "a group sum
  * impossible for clipped members is rejected").
  *
  * Member i encodes q_i = round(w_i · scale · x_i) with ||x_i||_2 <= clip, 1 <= w_i <= maxWeight,

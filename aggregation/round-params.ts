@@ -1,6 +1,6 @@
 /**
  * What a round may ask of an agent, derived from the bounty's spec alone (whose hash is on chain),
- * so an agent never takes the aggregator's word for its privacy parameters (DESIGN.md, threat
+ * so an agent never takes the aggregator's word for its privacy parameters (docs/threat-model.md, "The aggregator": threat
  * model: "agents check group parameters (t, k, size, clip) against the bounty's spec hash").
  *
  * A round the aggregator announces must have: a group of at least `minGroupSize` (never below 3)

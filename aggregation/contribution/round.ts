@@ -1,6 +1,6 @@
 /**
  * Scoring and rewarding one round, as one pure function that the server runs and any auditor
- * re-runs from the published record (DESIGN.md, "Measured quality"):
+ * re-runs from the published record (README, "Auditing rewards"):
  *
  *   1. group values: exact Shapley over the groups from the utilities of all 2^G coalitions
  *      (G <= 8 by default), U(S) = validation metric of global + mean update of groups in S;

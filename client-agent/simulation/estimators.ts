@@ -2,7 +2,7 @@
  * Per-person scores from published group values, replayed round by round (what an auditor
  * can recompute from group membership and utilities alone).
  *
- * - `mean` (DESIGN.md "Measured quality"): each member gets the group value times its share of
+ * - `mean`: each member gets the group value times its share of
  *   the group's sample weight; per-person running mean across rounds.
  * - `debiased`: the same running mean after removing, each round, the share of the other
  *   members' value a person inherits. With N participants split at random, a member of group

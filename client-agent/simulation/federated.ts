@@ -2,7 +2,7 @@
  * The whole federated algorithm in one process, no network: local training on each simulated
  * client, random groups of >= minGroupSize, per-group aggregation (SecAgg+ with real keys,
  * shares and masks when `secure`, plaintext otherwise), a server strategy step, and optionally
- * the quality scoring of DESIGN.md ("Measured quality"): group Shapley values on a validation
+ * the quality scoring the README describes ("How a round flows", "Auditing rewards"): group Shapley values on a validation
  * set, split by sample weight, averaged per person across rounds.
  *
  * The plaintext path clips exactly as the secure one does, so the two differ only by

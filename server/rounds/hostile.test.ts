@@ -1,5 +1,5 @@
 /**
- * Threat model, a hostile participant (DESIGN.md): one data owner out of six breaks the protocol
+ * Threat model, a hostile participant (docs/threat-model.md): one data owner out of six breaks the protocol
  * in a different way each round, through the real client over Socket.IO, against a real
  * PostgreSQL, Redis and anvil. Every round still finishes and settles; the attacker's group is
  * left out with a recorded reason when its sum is impossible, or the attacker is outvoted and named
