@@ -22,6 +22,7 @@ import {
   startTestServer,
   stopTestServer,
   syntheticTask,
+  waitFor,
 } from '../test/harness.js';
 import { SESSION_REPLACED_EVENT } from '../gateway/sessions.js';
 
@@ -31,14 +32,6 @@ const PARAMS = INPUTS * CLASSES + CLASSES;
 const BIG = [2 ** 31, 2 ** 31 + 7, 2 ** 53, 1e300];
 
 type Ack = { ok?: boolean; error?: { code: string; message: string } };
-
-async function waitFor(pred: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > until) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function challengeOf(url: string, address: string) {
   const res = await fetch(`${url}/auth/challenge`, {

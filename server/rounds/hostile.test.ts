@@ -24,6 +24,7 @@ import {
   startTestServer,
   stopTestServer,
   syntheticTask,
+  waitFor,
 } from '../test/harness.js';
 
 const INPUTS = 8;
@@ -35,14 +36,6 @@ const PLAN: Attack[] = [
   'garbage-unmask-shares',
   'garbage-share-ciphertexts',
 ];
-
-async function waitFor(pred: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > until) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('one hostile participant cannot ruin a round or its pay', () => {
   let chain: Chain;

@@ -17,19 +17,12 @@ import {
   startTestChain,
   syntheticTask,
   testConfig,
+  waitFor,
 } from '../test/harness.js';
 
 const INPUTS = 12;
 const CLASSES = 3;
 const PARAMS = INPUTS * CLASSES + CLASSES;
-
-async function waitFor(pred: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > until) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('restart in the middle of a round', () => {
   let chain: Chain;

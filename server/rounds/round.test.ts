@@ -13,25 +13,12 @@ import {
   startTestServer,
   stopTestServer,
   syntheticTask,
+  waitFor,
 } from '../test/harness.js';
 
 const INPUTS = 20;
 const CLASSES = 4;
 const PARAMS = INPUTS * CLASSES + CLASSES;
-
-function waitFor(pred: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const until = Date.now() + ms;
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      pred().then((ok) => {
-        if (ok) resolve();
-        else if (Date.now() > until) reject(new Error('timed out'));
-        else setTimeout(tick, 50);
-      }, reject);
-    };
-    tick();
-  });
-}
 
 describe('rounds over Socket.IO, settled on chain', () => {
   let chain: Chain;

@@ -20,6 +20,7 @@ import {
   startTestServer,
   stopTestServer,
   syntheticTask,
+  waitFor,
 } from '../test/harness.js';
 
 const INPUTS = 8;
@@ -71,12 +72,10 @@ describe('a persistent offender is slashed at the last round, and only it', () =
       agents.push(agent);
     }
     for (const a of agents) await a.start();
-    const until = Date.now() + 100_000;
-    while (Date.now() < until) {
+    await waitFor(async () => {
       const rs = await server.ds.getRepository(Round).findBy({ bountyId });
-      if (rs.filter((r) => r.state === 'settled').length >= ROUNDS) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+      return rs.filter((r) => r.state === 'settled').length >= ROUNDS;
+    }, 100_000);
   });
   afterAll(async () => {
     for (const a of agents) a.stop();

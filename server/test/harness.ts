@@ -17,6 +17,15 @@ import { encodeValidation, validationHash, type ValidationSet } from '../models/
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/** Polls `pred` every 50 ms until it holds; throws after `ms`. */
+export async function waitFor(pred: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export function testConfig(over: Partial<ServerConfig> = {}): ServerConfig {
   const tag = `t${randomBytes(4).toString('hex')}`;
   return {
