@@ -5,7 +5,7 @@
  * reconnect it signs in again, re-joins, and the server re-sends the open stage; answers it already
  * gave are sent again from a cache (the server acknowledges duplicates).
  */
-import { getAddress, hexlify, verifyMessage, type Wallet } from 'ethers';
+import { getAddress, hexlify, type Wallet } from 'ethers';
 import { io, type Socket } from 'socket.io-client';
 import {
   AggregationError,
@@ -24,6 +24,7 @@ import {
   type QuantConfig,
   type Quantized,
 } from '../../aggregation/index.js';
+import { recoverMessageSigner } from '../../contracts/wallet-recover.js';
 
 export type Stage = 'keys' | 'shares' | 'masked' | 'confirm' | 'unmask';
 
@@ -226,7 +227,7 @@ export class ProtocolAgent {
       const scope = { chainId, bountyId: this.opts.bountyId };
       const wallet = this.opts.wallet;
       this.identity = await createIdentity(scope, this.address, (m) => wallet.signMessage(m));
-      this.certificates = new CertificateCache(scope, (m, sig) => verifyMessage(m, sig));
+      this.certificates = new CertificateCache(scope, recoverMessageSigner);
     }
     return this.identity;
   }

@@ -6,13 +6,14 @@
  * same certificates themselves: the server's check only refuses bad keys early.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { getBytes, isHexString, verifyMessage } from 'ethers';
+import { getBytes, isHexString } from 'ethers';
 import {
   CertificateCache,
   keysSigned,
   type AdvertiseKeys,
   type AgentCertificate,
 } from '../../aggregation/index.js';
+import { recoverMessageSigner } from '../../contracts/wallet-recover.js';
 import { ProtocolError } from '../errors.js';
 import { CHAIN_ID } from '../tokens.js';
 
@@ -29,9 +30,7 @@ export class AgentKeys {
     let c = this.caches.get(bountyId);
     if (!c) {
       if (this.caches.size >= MAX_BOUNTIES) this.caches.delete(this.caches.keys().next().value!);
-      c = new CertificateCache({ chainId: this.chainId, bountyId }, (m, sig) =>
-        verifyMessage(m, sig),
-      );
+      c = new CertificateCache({ chainId: this.chainId, bountyId }, recoverMessageSigner);
       this.caches.set(bountyId, c);
     }
     return c;

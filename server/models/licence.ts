@@ -9,7 +9,8 @@
  *   deadline passes), so the final model goes to licence holders only. A sponsor who does not
  *   want zero-stake joiners to see intermediate versions sets a minimum stake.
  */
-import { getAddress, isAddress, verifyMessage } from 'ethers';
+import { getAddress, isAddress } from 'ethers';
+import { recoverMessageSigner } from '../../contracts/wallet-recover.js';
 import { LicenceKind } from '../../contracts/index.js';
 import type { ChainService } from '../chain/chain.service.js';
 import { ProtocolError } from '../errors.js';
@@ -90,7 +91,9 @@ export class LicenceChecker {
     }
     let signer: string;
     try {
-      signer = getAddress(verifyMessage(downloadMessage(bountyId, version, expiry), signature));
+      signer = getAddress(
+        recoverMessageSigner(downloadMessage(bountyId, version, expiry), signature),
+      );
     } catch {
       throw new ProtocolError('BAD_SIGNATURE', 'malformed download signature');
     }
