@@ -122,7 +122,7 @@ export async function startServer(
     const pg = await startEmbeddedPostgres(cfg.dataDir);
     owned.push(pg);
     cfg.databaseUrl = pg.url;
-    log.log(`embedded PostgreSQL at ${pg.url}`);
+    log.log(`embedded PostgreSQL at ${pg.url}, cluster in ${pg.dir}`);
   }
   if (!cfg.redisUrl) {
     const redis = await startEmbeddedRedis();

