@@ -12,7 +12,7 @@ import type { PartitionKind } from './data/partition.js';
 import { initBackend, type BackendName } from './training/backend.js';
 import { HyperParamsSchema } from './training/model-spec.js';
 import { runFederated } from './simulation/federated.js';
-import { cnnModel, prepareData } from './simulation/setup.js';
+import { cnnModel, prepareData, scoringEvaluator } from './simulation/setup.js';
 import { makeStrategy } from './simulation/strategies.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -71,6 +71,8 @@ async function main(argv: string[]): Promise<void> {
     seed,
   });
   const { architecture, initial } = await cnnModel(seed);
+  const evaluator =
+    int('score') > 0 ? await scoringEvaluator(architecture, data.validation) : undefined;
   const rounds = int('rounds');
   console.error(
     `${data.dataset}: ${data.clients.length} clients x ${int('samplesPerClient')} samples, ${o['partition']} split, ` +
@@ -98,7 +100,7 @@ async function main(argv: string[]): Promise<void> {
     clip: num('clip'),
     minGroupSize: int('minGroupSize'),
     seed,
-    ...(int('score') > 0 ? { scoring: { validation: data.validation } } : {}),
+    ...(evaluator ? { scoring: { validation: data.validation, evaluator } } : {}),
     onRound: (r) => {
       const s = r.trainSeconds + r.aggregateSeconds + r.scoreSeconds;
       const acc = r.test ? (100 * r.test.accuracy).toFixed(2) + '%' : '-';
@@ -107,6 +109,7 @@ async function main(argv: string[]): Promise<void> {
     },
   });
   bar.stop();
+  evaluator?.dispose();
   for (const l of lines) console.log(l);
   const out = String(o['out']);
   mkdirSync(dirname(out), { recursive: true });

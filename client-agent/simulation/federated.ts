@@ -5,6 +5,10 @@
  * the quality scoring the README describes ("How a round flows", "Auditing rewards"): group Shapley values on a validation
  * set, split by sample weight, averaged per person across rounds.
  *
+ * Scoring is the aggregator's own path: coalition utilities come from the evaluator it scores
+ * with (server/models/evaluate.ts, passed in as `scoring.evaluator`), and each round is paid by
+ * aggregation's `scoreRound`, exactly as settlement pays it on chain (`RoundRecord.paid`).
+ *
  * The plaintext path clips exactly as the secure one does, so the two differ only by
  * quantization (and its stochastic rounding, seeded).
  */
@@ -20,9 +24,11 @@ import {
   personScores,
   planGroups,
   runSecAggInProcess,
+  scoreRound,
   updateEstimates,
   weightedMean,
   type Estimate,
+  type ScoringState,
   type ServerState,
   type Strategy,
   type UpdateResult,
@@ -31,6 +37,12 @@ import { size, type Dataset } from '../data/dataset.js';
 import type { HyperParams } from '../training/model-spec.js';
 import type { Architecture } from '../training/model.js';
 import { Trainer, type Evaluation } from '../training/trainer.js';
+
+/** Validation metrics of a weight vector: the interface of the aggregator's evaluator. */
+export interface UtilityEvaluator {
+  loss(weights: Float32Array): Promise<number>;
+  accuracy(weights: Float32Array): Promise<number>;
+}
 
 export type UtilityMetric = 'accuracy' | 'loss';
 export const UTILITY_METRICS: readonly UtilityMetric[] = ['accuracy', 'loss'];
@@ -59,6 +71,10 @@ export interface FederatedOptions {
   /** Score contributions on this validation set (the sponsor's). */
   scoring?: {
     validation: Dataset;
+    /** The aggregator's evaluator on `validation` (server/models/evaluate.ts makeEvaluator). */
+    evaluator: UtilityEvaluator;
+    /** Paid every round by scoreRound (default 1,000,000 units). */
+    budget?: bigint;
     /** Also compute exact per-person Shapley values from the visible individual updates. */
     exactPersons?: boolean;
   };
@@ -79,6 +95,11 @@ export interface RoundRecord {
   scoreSeconds: number;
   /** Group Shapley values per metric, in `groups` order. */
   groupValues?: Record<UtilityMetric, number[]>;
+  /**
+   * What settlement pays this round: scoreRound's rewards on the negative-loss utilities (the
+   * aggregator's metric), by the least-squares estimates of all rounds so far.
+   */
+  paid?: Map<string, bigint>;
 }
 
 export interface FederatedResult {
@@ -96,22 +117,21 @@ function roundSeed(seed: number, round: number, client: number): number {
 }
 
 /** Evaluates U(S) = metrics of global + weighted mean of the results in S, for every mask. */
-function coalitionUtilities(
-  trainer: Trainer,
+async function coalitionUtilities(
+  evaluator: UtilityEvaluator,
   global: Float32Array,
   results: readonly UpdateResult[],
-  validation: Dataset,
-): Record<UtilityMetric, Float64Array> {
+): Promise<Record<UtilityMetric, Float64Array>> {
   const n = results.length;
   const acc = new Float64Array(1 << n);
   const loss = new Float64Array(1 << n);
   const groups = results.map((r) => ({ mean: r.delta, weight: r.weight }));
   for (let mask = 0; mask < 1 << n; mask++) {
     // The weights the aggregator scores a coalition at (aggregation's coalitionWeights).
-    const e = trainer.evaluate(coalitionWeights(global, groups, mask), validation);
-    acc[mask] = e.accuracy;
+    const w = coalitionWeights(global, groups, mask);
+    acc[mask] = await evaluator.accuracy(w);
     // Negative mean cross-entropy, so that higher is better for both metrics.
-    loss[mask] = -e.loss;
+    loss[mask] = -(await evaluator.loss(w));
   }
   return { accuracy: acc, loss };
 }
@@ -138,6 +158,7 @@ export async function runFederated(opts: FederatedOptions): Promise<FederatedRes
     ? { accuracy: new Map(ids.map((id) => [id, 0])), loss: new Map(ids.map((id) => [id, 0])) }
     : undefined;
   let last: Evaluation | null = null;
+  let paying: ScoringState = { rounds: [] };
 
   try {
     for (let r = 1; r <= rounds; r++) {
@@ -184,8 +205,23 @@ export async function runFederated(opts: FederatedOptions): Promise<FederatedRes
       const t2 = performance.now();
 
       let groupValues: Record<UtilityMetric, number[]> | undefined;
+      let paid: Map<string, bigint> | undefined;
       if (scoring && estimates) {
-        const table = coalitionUtilities(trainer, global, groupResults, scoring.validation);
+        const table = await coalitionUtilities(scoring.evaluator, global, groupResults);
+        // The round as settlement scores it (the record's groups, weights and utilities).
+        const settled = scoreRound(
+          {
+            budget: scoring.budget ?? 1_000_000n,
+            groups: groups.map((members) => ({
+              members: members.map((id) => ({ id, weight: updates[index.get(id)!]!.weight })),
+            })),
+            utilities: Array.from(table.loss),
+            offenders: [],
+          },
+          paying,
+        );
+        paying = settled.state;
+        paid = settled.rewards;
         const next = { ...estimates };
         groupValues = { accuracy: [], loss: [] };
         for (const metric of UTILITY_METRICS) {
@@ -201,7 +237,7 @@ export async function runFederated(opts: FederatedOptions): Promise<FederatedRes
         }
         estimates = next;
         if (exact) {
-          const perPerson = coalitionUtilities(trainer, global, updates, scoring.validation);
+          const perPerson = await coalitionUtilities(scoring.evaluator, global, updates);
           for (const metric of UTILITY_METRICS) {
             const phi = exactShapley(perPerson[metric]);
             ids.forEach((id, i) => exact[metric].set(id, exact[metric].get(id)! + phi[i]!));
@@ -224,6 +260,7 @@ export async function runFederated(opts: FederatedOptions): Promise<FederatedRes
         aggregateSeconds: (t2 - t1) / 1000,
         scoreSeconds: (t3 - t2) / 1000,
         ...(groupValues ? { groupValues } : {}),
+        ...(paid ? { paid } : {}),
       };
       records.push(rec);
       opts.onRound?.(rec);

@@ -9,6 +9,7 @@ import {
   smallCnnArchitecture,
   type Architecture,
 } from '../training/model.js';
+import { makeEvaluator, type Evaluator } from '../../server/models/evaluate.js';
 import { corrupt, type Corruption } from './corrupt.js';
 import type { SimClient } from './federated.js';
 
@@ -88,4 +89,36 @@ export async function cnnModel(
   const initial = initialWeights(m, seed);
   m.dispose();
   return { architecture, initial };
+}
+
+/**
+ * The aggregator's evaluator (server/models/evaluate.ts) of `architecture` on `validation`, fed
+ * the same tfjs Layers `model.json` a bounty publishes, so a simulation scores coalitions with
+ * the code that scores them in production.
+ */
+export async function scoringEvaluator(
+  architecture: Architecture,
+  validation: Dataset,
+): Promise<Evaluator> {
+  const model = await buildModel(architecture);
+  const weights = model.weights.map((w) => ({
+    name: w.originalName,
+    shape: [...w.shape] as number[],
+    dtype: 'float32',
+  }));
+  model.dispose();
+  const modelJson = Buffer.from(
+    JSON.stringify({
+      format: 'layers-model',
+      modelTopology: architecture,
+      weightsManifest: [{ paths: ['weights.bin'], weights }],
+    }),
+  );
+  const n = size(validation);
+  return makeEvaluator(modelJson, {
+    shape: [...validation.sampleShape],
+    classes: validation.numClasses,
+    x: validation.x.subarray(0, n * validation.sampleShape.reduce((a, b) => a * b, 1)),
+    y: validation.y.subarray(0, n),
+  });
 }

@@ -6,7 +6,7 @@ import { runCentral } from './central.js';
 import { corrupt } from './corrupt.js';
 import { replayEstimates, roundScores } from './estimators.js';
 import { runFederated, type RoundRecord } from './federated.js';
-import { cnnModel, prepareData } from './setup.js';
+import { cnnModel, prepareData, scoringEvaluator } from './setup.js';
 import { ranks, spearman } from './stats.js';
 import { lineChartSvg } from './svg-chart.js';
 import { mulberry32 } from '../data/random.js';
@@ -28,6 +28,7 @@ describe('federated simulation (mnist digits, wasm)', () => {
     });
     const { architecture, initial } = await cnnModel(5);
     const trainer = await Trainer.create(architecture);
+    const evaluator = await scoringEvaluator(architecture, data.validation);
     const base = tf.memory().numTensors;
     const common = {
       clients: data.clients,
@@ -45,7 +46,7 @@ describe('federated simulation (mnist digits, wasm)', () => {
     const secure = await runFederated({
       ...common,
       secure: true,
-      scoring: { validation: data.validation, exactPersons: true },
+      scoring: { validation: data.validation, evaluator, exactPersons: true },
     });
     expect(tf.memory().numTensors).toBe(base);
     let maxDiff = 0;
@@ -58,10 +59,16 @@ describe('federated simulation (mnist digits, wasm)', () => {
     expect(secure.rounds[0]!.groupValues!.loss).toHaveLength(2);
     expect(secure.estimates!.loss.size).toBe(6);
     expect(secure.exactPersonShapley!.accuracy.size).toBe(6);
+    // Each round is paid as settlement pays it: the whole budget, to the six clients.
+    for (const r of secure.rounds) {
+      expect([...r.paid!.values()].reduce((a, b) => a + b, 0n)).toBe(1_000_000n);
+      expect(r.paid!.size).toBe(6);
+    }
     const c = await runCentral({ ...common, train: data.pooled, epochs: 1 });
     expect(c.curve).toHaveLength(1);
     expect(tf.memory().numTensors).toBe(base);
     trainer.dispose();
+    evaluator.dispose();
   });
 });
 

@@ -26,7 +26,7 @@ import {
   type FederatedResult,
   type UtilityMetric,
 } from '../../client-agent/simulation/federated.js';
-import { cnnModel, prepareData } from '../../client-agent/simulation/setup.js';
+import { cnnModel, prepareData, scoringEvaluator } from '../../client-agent/simulation/setup.js';
 import { spearman } from '../../client-agent/simulation/stats.js';
 import { ESTIMATORS, replayEstimates } from '../../client-agent/simulation/estimators.js';
 import { lineChartSvg } from '../../client-agent/simulation/svg-chart.js';
@@ -181,6 +181,7 @@ export async function run({ quick }: { quick: boolean }): Promise<Figures> {
       seed: SEED + 1 + 10 * k,
       corruptions: badCorruptions,
     });
+    const frEvaluator = await scoringEvaluator(architecture, freeRide.validation);
     const fr = await runFederated({
       clients: freeRide.clients,
       test: freeRide.test,
@@ -193,14 +194,20 @@ export async function run({ quick }: { quick: boolean }): Promise<Figures> {
       clip: CLIP,
       seed: SEED + 1 + 10 * k,
       trainer,
-      scoring: { validation: freeRide.validation },
+      scoring: { validation: freeRide.validation, evaluator: frEvaluator },
       evalEvery: s.scoreRounds,
       onRound: (r) =>
         log(
           `free-rider (seed ${k}) round ${r.round}: group values (loss) ${r.groupValues?.loss.map((v) => v.toFixed(4)).join(' ')}`,
         ),
     });
+    frEvaluator.dispose();
     const badIds = freeRide.clients.filter((_, i) => bad.has(i)).map((c) => c.id);
+    // What settlement paid (scoreRound on the aggregator's utilities), round by round, and the
+    // last round alone (paid by the final estimates).
+    const paid = paidShares(fr.rounds, badIds);
+    collect('bad_reward_share_settled', paid.perRound);
+    collect('bad_reward_share_settled_final_estimates', paid.last);
     const frWeights = new Map(freeRide.clients.map((c) => [c.id, c.data.y.length]));
     for (const metric of UTILITY_METRICS) {
       for (const est of ESTIMATORS) {
@@ -232,6 +239,7 @@ export async function run({ quick }: { quick: boolean }): Promise<Figures> {
       corruptions: graded,
     });
     const tg = performance.now();
+    const grEvaluator = await scoringEvaluator(architecture, gradedData.validation);
     const gr = await runFederated({
       clients: gradedData.clients,
       test: gradedData.test,
@@ -244,11 +252,12 @@ export async function run({ quick }: { quick: boolean }): Promise<Figures> {
       clip: CLIP,
       seed: SEED + 2 + 10 * k,
       trainer,
-      scoring: { validation: gradedData.validation, exactPersons: true },
+      scoring: { validation: gradedData.validation, evaluator: grEvaluator, exactPersons: true },
       evalEvery: s.scoreRounds,
       onRound: (r) =>
         log(`graded (seed ${k}) round ${r.round}: scoring ${r.scoreSeconds.toFixed(1)} s`),
     });
+    grEvaluator.dispose();
     collect('graded_seconds', (performance.now() - tg) / 1000);
     const ids = gradedData.clients.map((c) => c.id);
     const grWeights = new Map(gradedData.clients.map((c) => [c.id, c.data.y.length]));
@@ -279,10 +288,10 @@ export async function run({ quick }: { quick: boolean }): Promise<Figures> {
   };
   // Headlines use the estimator the aggregator pays by (aggregation's scoreRound: least
   // squares over all rounds' group values); the running mean of group shares is kept alongside.
-  // bad_reward_share is paid round by round from the estimates so far, the way the chain pays;
-  // the split by the final estimates alone is kept beside it.
-  headline('bad_reward_share', `bad_reward_share_paid_per_round_lsq_${primary}`);
-  headline('bad_reward_share_final_estimates', `bad_reward_share_lsq_${primary}`);
+  // bad_reward_share is what settlement paid, round by round (scoreRound's rewards on the
+  // aggregator's evaluator); the last round alone, paid by the final estimates, is kept beside it.
+  headline('bad_reward_share', 'bad_reward_share_settled');
+  headline('bad_reward_share_final_estimates', 'bad_reward_share_settled_final_estimates');
   headline('spearman_vs_exact_shapley', `spearman_vs_exact_shapley_lsq_${primary}`);
   headline('clean_clients_unpaid', `clean_clients_unpaid_lsq_${primary}`);
   headline('bad_reward_share_running_mean', `bad_reward_share_mean_${primary}`);
@@ -301,6 +310,25 @@ export async function run({ quick }: { quick: boolean }): Promise<Figures> {
   figures['total_seconds'] = Number(((performance.now() - started) / 1000).toFixed(1));
   writeArtifacts(curves, figures, quick);
   return figures;
+}
+
+/** Share of what scoreRound paid (RoundRecord.paid) that went to `badIds`: all rounds, and the last. */
+function paidShares(
+  rounds: readonly { paid?: Map<string, bigint> }[],
+  badIds: readonly string[],
+): { perRound: number; last: number } {
+  const share = (rs: readonly { paid?: Map<string, bigint> }[]) => {
+    let bad = 0n;
+    let total = 0n;
+    for (const r of rs) {
+      for (const [id, v] of r.paid!) {
+        total += v;
+        if (badIds.includes(id)) bad += v;
+      }
+    }
+    return total ? Number(bad) / Number(total) : 0;
+  };
+  return { perRound: share(rounds), last: share(rounds.slice(-1)) };
 }
 
 /**
