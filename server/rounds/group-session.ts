@@ -128,12 +128,38 @@ interface Cached {
   last: Outgoing | null;
 }
 
+/** The round a group belongs to, to forget it once its bounty's next round shows up. */
+type GroupOwner = Pick<Round, 'id' | 'bountyId'>;
+
 export class GroupSessions {
   private readonly cache = new Map<number, Cached>();
   /** Masked inputs accepted by this instance, per group, until the masked stage closes. */
   private readonly held = new Map<number, Map<string, Uint8Array>>();
+  /**
+   * The round of each group held or cached here. With several instances, the one that closes or
+   * aggregates a group is not always the one that held it, so `forget` alone would leave groups
+   * behind on the others: a bounty runs one round at a time, so a group of an earlier round of the
+   * same bounty is finished and goes when a later round's group is held or kept.
+   */
+  private readonly owners = new Map<number, GroupOwner>();
+  private readonly latest = new Map<number, number>();
 
-  holdMasked(groupId: number, address: string, vector: Uint8Array): void {
+  private own(groupId: number, round: GroupOwner): void {
+    if ((this.latest.get(round.bountyId) ?? -1) < round.id) {
+      this.latest.set(round.bountyId, round.id);
+      for (const [g, o] of this.owners)
+        if (o.bountyId === round.bountyId && o.id < round.id) this.forget(g);
+    }
+    this.owners.set(groupId, { id: round.id, bountyId: round.bountyId });
+  }
+
+  /** Groups with state held here (tests check that finished rounds leave none behind). */
+  groups(): number[] {
+    return [...new Set([...this.cache.keys(), ...this.held.keys()])];
+  }
+
+  holdMasked(round: GroupOwner, groupId: number, address: string, vector: Uint8Array): void {
+    this.own(groupId, round);
     let m = this.held.get(groupId);
     if (!m) this.held.set(groupId, (m = new Map()));
     m.set(address, vector);
@@ -188,11 +214,13 @@ export class GroupSessions {
 
   /** Keeps a session whose stages before `closedThrough` (exclusive index) are closed. */
   keep(
+    round: GroupOwner,
     groupId: number,
     session: SecAggGroupServer,
     closed: AgentStage | 'none',
     last: Outgoing | null,
   ): void {
+    this.own(groupId, round);
     if (closed === 'masked') this.held.delete(groupId);
     this.cache.set(groupId, {
       session,
@@ -217,5 +245,6 @@ export class GroupSessions {
   forget(groupId: number): void {
     this.cache.delete(groupId);
     this.held.delete(groupId);
+    this.owners.delete(groupId);
   }
 }

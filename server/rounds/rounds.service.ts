@@ -326,10 +326,12 @@ export class RoundsService implements OnModuleInit {
     const msg = parsed.data;
     let vector: Uint8Array | undefined;
     let groupId = 0;
+    let bountyId = 0;
     await uniqueTransaction(this.ds, async (em) => {
       // The round, the sender's place in it and the checks every stage shares: inbox.ts.
       const row = await senderInRound(em, roundId, address, stage, msg);
       groupId = row.groupId!;
+      bountyId = row.bountyId;
       let samples: number | null = null;
       let payload: Buffer;
       if (stage === 'keys') {
@@ -373,7 +375,7 @@ export class RoundsService implements OnModuleInit {
       await storeStageMessage(em, roundId, groupId, stage, address, payload, samples);
     });
     // Kept in memory too, so the stage's close need not read it back from Postgres.
-    if (vector) this.sessions.holdMasked(groupId, address, vector);
+    if (vector) this.sessions.holdMasked({ id: roundId, bountyId }, groupId, address, vector);
     // Counted after commit: two last answers committing together both see zero (a harmless
     // double close), never neither.
     const [{ waiting }] = (await this.ds.query(
@@ -491,7 +493,7 @@ export class RoundsService implements OnModuleInit {
       this.afterAbort(result.round);
       return;
     }
-    for (const k of result.keep) this.sessions.keep(k.g.id, k.session, stage, k.last);
+    for (const k of result.keep) this.sessions.keep(result.round, k.g.id, k.session, stage, k.last);
     await this.queue.add(
       'close-stage',
       { roundId, stage: result.next },
