@@ -283,6 +283,9 @@ async function join(ctx: Context, idText: string, o: JoinOptions): Promise<void>
     serverUrl: server,
     wallet,
     bountyId: Number(id),
+    // The sign-in challenge must name this deployment's chain and Bounties contract.
+    chainId: Number((await ctx.provider.getNetwork()).chainId),
+    verifyingContract: ctx.addresses.bounties,
     train: (i) => trainer.train(i),
     onEvent,
     spec,

@@ -25,6 +25,7 @@ import {
   type Quantized,
 } from '../../aggregation/index.js';
 import { recoverMessageSigner } from '../../contracts/wallet-recover.js';
+import { SIGN_IN_TYPES, type SignInChallenge } from '../../server/auth/signin.js';
 
 export type Stage = 'keys' | 'shares' | 'masked' | 'confirm' | 'unmask';
 
@@ -75,6 +76,11 @@ export interface AgentOptions {
    * peers'. Default: the chain id of the sign-in challenge's EIP-712 domain.
    */
   chainId?: number;
+  /**
+   * The deployment's Bounties contract: a sign-in challenge whose EIP-712 domain names another is
+   * refused (CHALLENGE_MISMATCH), as is one naming another chain than `chainId` when that is given.
+   */
+  verifyingContract?: string;
   /**
    * Answer rounds that ask for the update unmasked (BountySpec.plaintext), which only the round
    * benchmark runs. Off by default: an agent refuses such a round (SPEC_MISMATCH) and sends nothing.
@@ -143,22 +149,47 @@ export class ProtocolAgent {
       body: JSON.stringify({ address: this.address }),
     });
     if (!res.ok) throw new ProtocolError('UNAUTHENTICATED', `challenge: HTTP ${res.status}`);
-    const ch = (await res.json()) as {
-      domain: Record<string, unknown>;
-      types: { SignIn: { name: string; type: string }[] };
-      message: { nonce: string } & Record<string, unknown>;
-    };
+    const ch = (await res.json()) as Partial<SignInChallenge> | null;
+    this.checkChallenge(ch);
+    // Signed with this side's own types: the server's could leave out the origin.
     const signature = await this.opts.wallet.signTypedData(
       ch.domain,
-      { SignIn: ch.types.SignIn },
+      { SignIn: [...SIGN_IN_TYPES.SignIn] },
       ch.message,
     );
     if (typeof ch.domain.chainId === 'number') this.challengeChainId = ch.domain.chainId;
     return { address: this.address, nonce: ch.message.nonce, signature };
   }
 
+  /**
+   * Signs only a challenge for this agent, naming the origin it dialled and the chain and
+   * contract it expects: a server that relays another aggregator's or deployment's challenge
+   * gets no signature it could replay there.
+   */
+  private checkChallenge(ch: Partial<SignInChallenge> | null): asserts ch is SignInChallenge {
+    const refuse = (why: string): never => {
+      throw new ProtocolError('CHALLENGE_MISMATCH', `sign-in challenge refused: ${why}`);
+    };
+    const d = ch?.domain;
+    const m = ch?.message;
+    if (!d || !m || typeof m.nonce !== 'string') return refuse('malformed');
+    if (d.name !== 'Tributary' || d.version !== '1') return refuse('not a Tributary sign-in');
+    if (m.server !== new URL(this.opts.serverUrl).origin)
+      refuse(
+        `it names ${String(m.server)}, this agent dialled ${new URL(this.opts.serverUrl).origin}`,
+      );
+    if (typeof m.agent !== 'string' || m.agent.toLowerCase() !== this.address.toLowerCase())
+      refuse(`it is for ${String(m.agent)}`);
+    if (this.opts.chainId !== undefined && d.chainId !== this.opts.chainId)
+      refuse(`chain ${String(d.chainId)}, expected ${this.opts.chainId}`);
+    const bounties = this.opts.verifyingContract;
+    if (bounties && String(d.verifyingContract).toLowerCase() !== bounties.toLowerCase())
+      refuse(`contract ${String(d.verifyingContract)}, expected ${bounties}`);
+  }
+
   /** Connects, signs in and joins the bounty; resolves once joined. */
   async start(): Promise<void> {
+    let refused: ProtocolError | undefined;
     const socket = io(`${this.opts.serverUrl}/agents`, {
       transports: ['websocket'],
       reconnection: this.opts.reconnect ?? true,
@@ -166,6 +197,7 @@ export class ProtocolAgent {
       reconnectionDelayMax: 2000,
       auth: (cb) => {
         this.credentials().then(cb, (err: unknown) => {
+          refused = err instanceof ProtocolError ? err : undefined;
           this.emit({ type: 'error', detail: String(err) });
           cb({});
         });
@@ -214,7 +246,7 @@ export class ProtocolAgent {
           .catch(reject);
       });
       socket.on('connect_error', (err) => {
-        if (!socket.active) reject(err);
+        if (!socket.active) reject(refused ?? err);
       });
     });
   }

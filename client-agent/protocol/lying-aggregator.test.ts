@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { Wallet } from 'ethers';
 import { Server } from 'socket.io';
 import { defaultGroupParams, makeQuantConfig, type BountySpec } from '../../aggregation/index.js';
+import { SIGN_IN_TYPES, signInDomain } from '../../server/auth/signin.js';
 import { ProtocolAgent, type AgentEvent, type RoundStart } from './index.js';
 
 const spec = {
@@ -26,15 +27,21 @@ describe('an agent refuses a round that breaks the bounty spec', () => {
 
   beforeAll(async () => {
     http = createServer((req, res) => {
-      // The challenge route of the sign-in; any signature is accepted by this aggregator.
-      res.setHeader('content-type', 'application/json');
-      res.end(
-        JSON.stringify({
-          domain: { name: 'tributary', version: '1', chainId: 31337 },
-          types: { SignIn: [{ name: 'nonce', type: 'string' }] },
-          message: { nonce: 'n' },
-        }),
-      );
+      // The challenge route of the sign-in (a well-formed challenge for this origin); any
+      // signature is accepted by this aggregator.
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const { address } = JSON.parse(body) as { address: string };
+        res.setHeader('content-type', 'application/json');
+        res.end(
+          JSON.stringify({
+            domain: signInDomain(31337, Wallet.createRandom().address),
+            types: SIGN_IN_TYPES,
+            message: { agent: address, nonce: `0x${'11'.repeat(32)}`, expiry: 2e9, server: url },
+          }),
+        );
+      });
     });
     io = new Server(http);
     io.of('/agents').on('connection', (socket) => {
