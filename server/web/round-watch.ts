@@ -4,30 +4,9 @@
  * lives), so it shows rounds run by any instance without touching the rounds service.
  */
 import type { DataSource } from 'typeorm';
+import type { RoundProgress } from '../../aggregation/round-progress.js';
 
-export interface GroupProgress {
-  index: number;
-  state: string;
-  members: number;
-  survivors: number;
-  threshold: number;
-  dropReason: string | null;
-  /** Members whose last answered stage is each value of `participant.progress`. */
-  progress: Record<string, number>;
-}
-
-export interface RoundProgress {
-  bountyId: number;
-  id: number;
-  number: number;
-  ledgerRound: number | null;
-  state: string;
-  abortReason: string | null;
-  modelVersion: number;
-  stageDeadline: string | null;
-  timing: Record<string, number>;
-  groups: GroupProgress[];
-}
+export type { GroupProgress, RoundProgress } from '../../aggregation/round-progress.js';
 
 /** How many of a bounty's latest rounds are watched: the running one and the two settling behind. */
 export const WATCHED_ROUNDS = 3;

@@ -5,30 +5,9 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { io } from 'socket.io-client';
+import type { RoundProgress } from '../../aggregation/round-progress.js';
 
-export interface GroupProgress {
-  index: number;
-  state: string;
-  members: number;
-  survivors: number;
-  threshold: number;
-  dropReason: string | null;
-  /** Members whose last answered stage is each key ('selected', 'keys', ... 'unmask'). */
-  progress: Record<string, number>;
-}
-
-export interface RoundProgress {
-  bountyId: number;
-  id: number;
-  number: number;
-  ledgerRound: number | null;
-  state: string;
-  abortReason: string | null;
-  modelVersion: number;
-  stageDeadline: string | null;
-  timing: Record<string, number>;
-  groups: GroupProgress[];
-}
+export type { GroupProgress, RoundProgress } from '../../aggregation/round-progress.js';
 
 export type LiveStatus = 'connecting' | 'live' | 'offline';
 
