@@ -3,7 +3,8 @@
  * connect to each serving instance (both work the `rounds` lane, so stage closes land on either),
  * the third instance works only the `settlement` lane. Every round completes with the exact
  * weighted mean, each is recorded on chain exactly once, and rewards reach agents on both
- * instances.
+ * instances. An agent that leaves after answering a stage is dropped at the next one after the
+ * grace period, not at that stage's deadline.
  */
 import { Wallet } from 'ethers';
 import { ProtocolAgent, type AgentEvent } from '../../client-agent/protocol/index.js';
@@ -44,7 +45,11 @@ describe('two aggregator instances and a settlement worker', () => {
 
   it('rounds complete across instances and each settles exactly once', async () => {
     chain = await startTestChain();
-    const base = testConfig();
+    // Confirm and unmask deadlines far beyond the test's waits: a stage that closes did so early.
+    const base = testConfig({
+      stageTimeoutsMs: { keys: 5000, shares: 5000, masked: 20000, confirm: 90_000, unmask: 90_000 },
+      dropoutGraceMs: 500,
+    });
     const logger = process.env.TEST_LOG ? undefined : (['error'] as const);
     const start = (lanes: ServerConfig['lanes']) =>
       startServer({ ...base, lanes }, { chain, logger: logger ? [...logger] : undefined });
@@ -115,5 +120,69 @@ describe('two aggregator instances and a settlement worker', () => {
     for (const s of [a, b]) {
       for (const id of s.app.get(RoundsService).sessions.groups()) expect(lastGroups).toContain(id);
     }
+  });
+
+  it('an agent gone after answering the masked stage is dropped at confirm, not at its deadline', async () => {
+    const [a, b] = servers as [RunningServer, RunningServer];
+    const { bountyId } = await sponsorBounty(a, chain, {
+      sponsorKey: chain.keys![1]!,
+      spec: denseSpec(INPUTS, CLASSES, { minParticipants: 6, maxGroups: 1 }),
+      weights: new Float32Array(PARAMS),
+      validation: syntheticTask(INPUTS, CLASSES, 100, 6),
+      budget: 1_000_000n,
+      rounds: 1,
+      minParticipants: 3,
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let leaverSent!: () => void;
+    const leaverDone = new Promise<void>((r) => (leaverSent = r));
+    const here: ProtocolAgent[] = [];
+    const live: AgentEvent[] = [];
+    for (let i = 0; i < 6; i++) {
+      const wallet = await joinOnChain(chain, chain.keys![2 + AGENTS + i]!, bountyId);
+      const leaver = i === 0;
+      const agent: ProtocolAgent = new ProtocolAgent({
+        serverUrl: (i % 2 === 0 ? a : b).url,
+        wallet: wallet as unknown as Wallet,
+        bountyId,
+        reconnect: false,
+        // The others train until the leaver has been gone longer than the grace period.
+        train: async () => {
+          if (!leaver) await gate;
+          return { delta: new Float32Array(PARAMS).fill(leaver ? 0.04 : 0.01), samples: 1 };
+        },
+        onEvent: (e) => {
+          if (leaver && e.type === 'sent' && e.stage === 'masked') {
+            agent.stop();
+            leaverSent();
+          } else if (!leaver && e.type === 'error') live.push(e);
+        },
+      });
+      here.push(agent);
+      agents.push(agent);
+      await agent.start();
+    }
+    await leaverDone;
+    // Its disconnect's check finds it owing nothing (masked answered, the stage still open).
+    await new Promise((r) => setTimeout(r, 1500));
+    release();
+    await waitFor(
+      async () =>
+        ['aggregated', 'scored', 'settled'].includes(
+          (await a.ds.getRepository(Round).findOneByOrFail({ bountyId, number: 1 })).state,
+        ),
+      30_000,
+    );
+    const round = await a.ds.getRepository(Round).findOneByOrFail({ bountyId, number: 1 });
+    const [gone] = (await a.ds.query(
+      `SELECT progress FROM participant WHERE round_id = $1 AND address = $2`,
+      [round.id, here[0]!.address],
+    )) as { progress: string }[];
+    expect(gone!.progress).toBe('dropped');
+    expect(live).toEqual([]);
+    // Its masked input stays in the sum (the others reveal its mask): (0.04 + 5 * 0.01) / 6.
+    const v1 = await a.ds.getRepository(ModelVersion).findOneByOrFail({ bountyId, version: 1 });
+    expect(new Float32Array(new Uint8Array(v1.weights).buffer)[0]).toBeCloseTo(0.015, 3);
   });
 });

@@ -512,6 +512,24 @@ export class RoundsService implements OnModuleInit {
         deadline: result.deadline,
       });
     }
+    void this.recheckOffline(
+      result.round.bountyId,
+      result.out.map((o) => o.address),
+    );
+  }
+
+  /**
+   * A member that left after answering the stage that just closed owes the next one, but its
+   * disconnect's dropout check found it owing nothing: check the offline ones again, or the new
+   * stage would wait for them until its deadline.
+   */
+  private async recheckOffline(bountyId: number, expected: string[]): Promise<void> {
+    try {
+      const online = new Set(await this.hub.connected(bountyId));
+      for (const a of expected) if (!online.has(a)) this.scheduleDropoutCheck(a);
+    } catch (err) {
+      this.log.warn(`dropout recheck of bounty ${bountyId}: ${String(err)}`);
+    }
   }
 
   private async dropGroup(em: EntityManager, g: RoundGroup, reason: string): Promise<void> {
