@@ -473,162 +473,172 @@ function BountyField({ value, onInput }: { value: string; onInput: (v: string) =
   );
 }
 
-function TermsPanel({ session }: { session: Session }) {
+/** One button of a bounty action panel: its label and the action it runs on the chosen bounty. */
+interface BountyAction {
+  label: string;
+  run: (bountyId: bigint, report: actions.Report) => Promise<unknown>;
+  secondary?: boolean;
+}
+
+/**
+ * A panel whose form picks a bounty (plus any `children` fields) and runs one of `buttons`' actions
+ * on it, listing the action's transactions and its error below.
+ */
+function BountyActionPanel(props: {
+  id: string;
+  title: string;
+  intro?: ComponentChildren;
+  buttons: BountyAction[];
+  children?: ComponentChildren;
+}) {
   const act = useAction();
   const [bounty, setBounty] = useState(initialBounty);
-  const [kind, setKind] = useState<actions.LicenceChoice>('paid');
-  const [price, setPrice] = useState('50');
+  const start = (a: BountyAction) =>
+    void act.run((r) => a.run(actions.bountyIdOf(Number(bounty)), r));
+  const [first, ...rest] = props.buttons;
   return (
-    <Panel id="terms" title="Licence terms (the bounty's sponsor)">
+    <Panel id={props.id} title={props.title}>
+      {props.intro}
       <form
         class="grid"
         onSubmit={(e) => {
           e.preventDefault();
-          void act.run((r) =>
-            actions.setTerms(session, actions.bountyIdOf(Number(bounty)), kind, price, r),
-          );
+          if (first) start(first);
         }}
       >
         <BountyField value={bounty} onInput={setBounty} />
-        <label>
-          Licence
-          <select
-            name="kind"
-            value={kind}
-            onChange={(e) => setKind(e.currentTarget.value as actions.LicenceChoice)}
+        {props.children}
+        {first && (
+          <button type="submit" disabled={act.busy}>
+            {first.label}
+          </button>
+        )}
+        {rest.map((a) => (
+          <button
+            type="button"
+            key={a.label}
+            class={a.secondary ? 'secondary' : undefined}
+            disabled={act.busy}
+            onClick={() => start(a)}
           >
-            <option value="contributors">contributors only</option>
-            <option value="open">open</option>
-            <option value="paid">paid</option>
-          </select>
-        </label>
-        <label>
-          Price (tokens)
-          <input
-            name="price"
-            inputMode="decimal"
-            disabled={kind !== 'paid'}
-            value={price}
-            onInput={(e) => setPrice(e.currentTarget.value)}
-          />
-        </label>
-        <button type="submit" disabled={act.busy}>
-          Set terms
-        </button>
+            {a.label}
+          </button>
+        ))}
       </form>
       <Steps steps={act.steps} error={act.error} />
     </Panel>
+  );
+}
+
+function TermsPanel({ session }: { session: Session }) {
+  const [kind, setKind] = useState<actions.LicenceChoice>('paid');
+  const [price, setPrice] = useState('50');
+  return (
+    <BountyActionPanel
+      id="terms"
+      title="Licence terms (the bounty's sponsor)"
+      buttons={[
+        { label: 'Set terms', run: (id, r) => actions.setTerms(session, id, kind, price, r) },
+      ]}
+    >
+      <label>
+        Licence
+        <select
+          name="kind"
+          value={kind}
+          onChange={(e) => setKind(e.currentTarget.value as actions.LicenceChoice)}
+        >
+          <option value="contributors">contributors only</option>
+          <option value="open">open</option>
+          <option value="paid">paid</option>
+        </select>
+      </label>
+      <label>
+        Price (tokens)
+        <input
+          name="price"
+          inputMode="decimal"
+          disabled={kind !== 'paid'}
+          value={price}
+          onInput={(e) => setPrice(e.currentTarget.value)}
+        />
+      </label>
+    </BountyActionPanel>
   );
 }
 
 function BuyPanel({ session }: { session: Session }) {
-  const act = useAction();
-  const [bounty, setBounty] = useState(initialBounty);
   return (
-    <Panel id="buy" title="Buy a licence">
-      <p class="muted">
-        Paid licences are sold once every round is recorded; the price is split among the
-        contributors by their rewards.
-      </p>
-      <form
-        class="grid"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void act.run((r) => actions.buyLicence(session, actions.bountyIdOf(Number(bounty)), r));
-        }}
-      >
-        <BountyField value={bounty} onInput={setBounty} />
-        <button type="submit" disabled={act.busy}>
-          Buy licence
-        </button>
-      </form>
-      <Steps steps={act.steps} error={act.error} />
-    </Panel>
+    <BountyActionPanel
+      id="buy"
+      title="Buy a licence"
+      intro={
+        <p class="muted">
+          Paid licences are sold once every round is recorded; the price is split among the
+          contributors by their rewards.
+        </p>
+      }
+      buttons={[{ label: 'Buy licence', run: (id, r) => actions.buyLicence(session, id, r) }]}
+    />
   );
 }
 
 function RatePanel({ session }: { session: Session }) {
-  const act = useAction();
-  const [bounty, setBounty] = useState(initialBounty);
   const [version, setVersion] = useState('1');
   const [stars, setStars] = useState<1 | 2 | 3 | 4 | 5>(5);
   return (
-    <Panel id="rate" title="Rate a model version (licence holders)">
-      <form
-        class="grid"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void act.run((r) =>
-            actions.rateVersion(
-              session,
-              actions.bountyIdOf(Number(bounty)),
-              Number(version),
-              stars,
-              r,
-            ),
-          );
-        }}
-      >
-        <BountyField value={bounty} onInput={setBounty} />
-        <label>
-          Version
-          <input
-            name="version"
-            type="number"
-            min={1}
-            required
-            value={version}
-            onInput={(e) => setVersion(e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          Stars
-          <select
-            name="stars"
-            value={stars}
-            onChange={(e) => setStars(Number(e.currentTarget.value) as 1 | 2 | 3 | 4 | 5)}
-          >
-            {[5, 4, 3, 2, 1].map((n) => (
-              <option value={n} key={n}>
-                {'★'.repeat(n)} ({n})
-              </option>
-            ))}
-          </select>
-        </label>
-        <button type="submit" disabled={act.busy}>
-          Rate
-        </button>
-      </form>
-      <Steps steps={act.steps} error={act.error} />
-    </Panel>
+    <BountyActionPanel
+      id="rate"
+      title="Rate a model version (licence holders)"
+      buttons={[
+        {
+          label: 'Rate',
+          run: (id, r) => actions.rateVersion(session, id, Number(version), stars, r),
+        },
+      ]}
+    >
+      <label>
+        Version
+        <input
+          name="version"
+          type="number"
+          min={1}
+          required
+          value={version}
+          onInput={(e) => setVersion(e.currentTarget.value)}
+        />
+      </label>
+      <label>
+        Stars
+        <select
+          name="stars"
+          value={stars}
+          onChange={(e) => setStars(Number(e.currentTarget.value) as 1 | 2 | 3 | 4 | 5)}
+        >
+          {[5, 4, 3, 2, 1].map((n) => (
+            <option value={n} key={n}>
+              {'★'.repeat(n)} ({n})
+            </option>
+          ))}
+        </select>
+      </label>
+    </BountyActionPanel>
   );
 }
 
 function ClaimPanel({ session }: { session: Session }) {
-  const act = useAction();
-  const [bounty, setBounty] = useState(initialBounty);
-  const id = () => actions.bountyIdOf(Number(bounty));
   return (
-    <Panel id="claim" title="Claim rewards and licence revenue (contributors)">
-      <form class="grid" onSubmit={(e) => e.preventDefault()}>
-        <BountyField value={bounty} onInput={setBounty} />
-        <button
-          type="button"
-          disabled={act.busy}
-          onClick={() => void act.run((r) => actions.claimRewards(session, id(), r))}
-        >
-          Claim rewards
-        </button>
-        <button
-          type="button"
-          class="secondary"
-          disabled={act.busy}
-          onClick={() => void act.run((r) => actions.claimRevenue(session, id(), r))}
-        >
-          Claim licence revenue
-        </button>
-      </form>
-      <Steps steps={act.steps} error={act.error} />
-    </Panel>
+    <BountyActionPanel
+      id="claim"
+      title="Claim rewards and licence revenue (contributors)"
+      buttons={[
+        { label: 'Claim rewards', run: (id, r) => actions.claimRewards(session, id, r) },
+        {
+          label: 'Claim licence revenue',
+          secondary: true,
+          run: (id, r) => actions.claimRevenue(session, id, r),
+        },
+      ]}
+    />
   );
 }
