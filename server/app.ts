@@ -15,7 +15,7 @@ import type { Chain } from './chain/chain.service.js';
 import { registerBodyBytes, SMALL_BODY_BYTES, type ServerConfig } from './config.js';
 import { openDataSource } from './db/datasource.js';
 import { bodyParserError, ErrorFilter } from './errors.filter.js';
-import { RedisIoAdapter } from './gateway/redis-io.adapter.js';
+import { RedisIoAdapter, type TrustProxy } from './gateway/redis-io.adapter.js';
 import {
   startEmbeddedPostgres,
   startEmbeddedRedis,
@@ -162,10 +162,17 @@ export async function startServer(
   });
   app.useGlobalFilters(new ErrorFilter());
   app.enableShutdownHooks();
+  // Behind a reverse proxy, req.ip (per-IP rate limits) is the client only with trust proxy set.
+  app.set('trust proxy', cfg.trustProxy);
   const io = new RedisIoAdapter(app, {
     redisUrl: cfg.redisUrl,
     key: `${cfg.redisPrefix}:io`,
     maxHttpBufferSize: cfg.maxMessageBytes,
+    corsOrigins: cfg.corsOrigins,
+    publicUrl: cfg.publicUrl,
+    trustProxy: (app.getHttpAdapter().getInstance() as { get(k: string): TrustProxy }).get(
+      'trust proxy fn',
+    ),
   });
   app.useWebSocketAdapter(io);
   mountDocs(app);

@@ -1,4 +1,5 @@
 import { parseRateLimits, type RateLimits } from './abuse/rate-limits.js';
+import { isIP } from 'node:net';
 import { base64Length } from './input.js';
 
 /** Server configuration, read once from the environment (or given directly by tests and benchmarks). */
@@ -51,8 +52,19 @@ export interface ServerConfig {
    * sign-in challenge. Unset: the origin each request was addressed to (its Host header).
    */
   publicUrl?: string;
-  /** Origins allowed by CORS on the REST routes (`CORS_ORIGINS`, comma-separated; `*` any). */
+  /**
+   * Origins allowed by CORS on the REST routes and the Socket.IO namespaces (`CORS_ORIGINS`,
+   * comma-separated; `*` any). The aggregator's own origin (the web app) and clients that send no
+   * Origin (agents) are always let through.
+   */
   corsOrigins: string[] | '*';
+  /**
+   * Which peers' X-Forwarded-For to believe for the client address that per-IP rate limits count
+   * (`TRUST_PROXY`, Express's `trust proxy`): unset or `false` none (the TCP peer is the client),
+   * a number of proxy hops, `true` any, or a comma-separated list of addresses, subnets and the
+   * names `loopback`, `linklocal`, `uniquelocal`.
+   */
+  trustProxy: boolean | number | string[];
   /** An agent disconnected this long in a stage it owes a message for counts as dropped. */
   dropoutGraceMs: number;
   /** After enough agents are online, wait this long for more before opening a round. */
@@ -73,6 +85,28 @@ export interface ServerConfig {
 function corsOf(v: string | undefined): ServerConfig['corsOrigins'] {
   if (!v || v.trim() === '*') return '*';
   return v.split(',').map((o) => new URL(o.trim()).origin);
+}
+
+function trustProxyOf(v: string | undefined): ServerConfig['trustProxy'] {
+  const t = v?.trim() ?? '';
+  if (t === '' || t === 'false') return false;
+  if (t === 'true') return true;
+  if (/^\d+$/.test(t)) return Number(t);
+  const list = t.split(',').map((a) => a.trim());
+  for (const a of list) {
+    const [ip, bits, more] = a.split('/');
+    const named = ['loopback', 'linklocal', 'uniquelocal'].includes(a);
+    const family = isIP(ip ?? '');
+    const prefix =
+      bits === undefined ||
+      (/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)) ||
+      (family === 4 && isIP(bits) === 4);
+    if (!named && (!family || !prefix || more !== undefined))
+      throw new Error(
+        `TRUST_PROXY must be true, false, a hop count or a list of addresses, subnets, loopback, linklocal, uniquelocal; got ${a}`,
+      );
+  }
+  return list;
 }
 
 function lanesOf(v: string | undefined): ServerConfig['lanes'] {
@@ -143,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     rateLimits: parseRateLimits(env.RATE_LIMITS),
     publicUrl: env.PUBLIC_URL ? new URL(env.PUBLIC_URL).origin : undefined,
     corsOrigins: corsOf(env.CORS_ORIGINS),
+    trustProxy: trustProxyOf(env.TRUST_PROXY),
     gatherMs: num('ROUND_GATHER_MS', 1000),
     dropoutGraceMs: num('DROPOUT_GRACE_MS', 3000),
     lanes: lanesOf(env.WORKER_LANES),

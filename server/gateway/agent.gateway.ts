@@ -38,7 +38,7 @@ async function answer<T>(fn: () => Promise<T>): Promise<T | ReturnType<typeof to
  * The agents' namespace. Sign-in happens in the handshake (`auth: { address, nonce, signature }`
  * over an EIP-712 challenge from `POST /auth/challenge`), so every socket here is authenticated.
  */
-@WebSocketGateway({ namespace: '/agents', cors: { origin: '*' } })
+@WebSocketGateway({ namespace: '/agents' })
 export class AgentGateway implements OnGatewayInit, OnGatewayDisconnect {
   private readonly log = new Logger('AgentGateway');
 

@@ -23,7 +23,7 @@ export const WATCH_POLL_MS = 250;
 const room = (bountyId: number): string => `bounty:${bountyId}`;
 const WatchMsg = z.object({ bountyId: Id });
 
-@WebSocketGateway({ namespace: '/watch', cors: { origin: '*' } })
+@WebSocketGateway({ namespace: '/watch' })
 export class WatchGateway implements OnGatewayInit, OnModuleDestroy {
   private readonly log = new Logger('WatchGateway');
   private ns?: Namespace;
