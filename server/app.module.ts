@@ -16,6 +16,7 @@ import { Hub } from './gateway/hub.js';
 import { ModelsController } from './models/models.controller.js';
 import { ModelsService } from './models/models.service.js';
 import { QueueService } from './queue/queue.service.js';
+import { RecoveryService } from './rounds/recovery.js';
 import { RoundsService } from './rounds/rounds.service.js';
 import { SettlementService } from './rounds/settlement.service.js';
 import { CHAIN_ID, CONFIG } from './tokens.js';
@@ -46,6 +47,7 @@ export class AppModule {
         ModelsService,
         RoundsService,
         SettlementService,
+        RecoveryService,
         BountiesService,
         AgentGateway,
       ],

@@ -76,6 +76,13 @@ export interface ServerConfig {
    */
   lanes: 'all' | 'rounds' | 'settlement' | 'none';
   /**
+   * How often each worker instance compares Postgres with the queue and re-enqueues what is due
+   * and missing (`SWEEP_MS`; rounds/recovery.ts).
+   */
+  sweepMs: number;
+  /** A running job's lock; a job whose worker died runs again after about twice this (`JOB_LOCK_MS`). */
+  jobLockMs: number;
+  /**
    * Accept bounties whose spec says `plaintext` (no secure aggregation): set only by the round
    * benchmark in process, never from the environment.
    */
@@ -181,5 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     gatherMs: num('ROUND_GATHER_MS', 1000),
     dropoutGraceMs: num('DROPOUT_GRACE_MS', 3000),
     lanes: lanesOf(env.WORKER_LANES),
+    sweepMs: num('SWEEP_MS', 5000),
+    jobLockMs: num('JOB_LOCK_MS', 30_000),
   };
 }

@@ -62,6 +62,9 @@ export class QueueService implements OnModuleDestroy {
           connection,
           prefix: this.config.redisPrefix,
           concurrency,
+          // A job whose worker died (SIGKILL, lost host) is taken up again once its lock lapses.
+          lockDuration: this.config.jobLockMs,
+          stalledInterval: this.config.jobLockMs,
         },
       );
       w.on('failed', (job, err) => {
@@ -107,6 +110,34 @@ export class QueueService implements OnModuleDestroy {
     opts: JobsOptions = {},
   ): Promise<void> {
     await this.queueFor(name).add(name, data, { jobId, ...opts });
+  }
+
+  /**
+   * Makes sure the job that Postgres says is due exists: added when missing (Redis lost it, or the
+   * process died between its commit and the enqueue), added again when it failed for good (its
+   * attempts ran out during an outage), promoted when it is delayed but due now (`delayMs` 0). A waiting or
+   * running job is left alone. Returns what it did.
+   */
+  async ensure(
+    name: JobName,
+    data: Record<string, unknown>,
+    jobId: string,
+    delayMs = 0,
+  ): Promise<'added' | 'promoted' | 'present'> {
+    const q = this.queueFor(name);
+    const job = await q.getJob(jobId);
+    if (job) {
+      const state = await job.getState();
+      if (state === 'delayed') {
+        if (delayMs > 0) return 'present';
+        await job.promote().catch(() => undefined); // raced with its timer
+        return 'promoted';
+      }
+      if (state !== 'failed' && state !== 'completed' && state !== 'unknown') return 'present';
+      await job.remove().catch(() => undefined);
+    }
+    await q.add(name, data, { jobId, ...(delayMs > 0 ? { delay: delayMs } : {}) });
+    return 'added';
   }
 
   /** Moves a delayed job forward (a stage that everyone answered closes now). */
