@@ -3,8 +3,9 @@
  * 2017 §4 "AdvertiseKeys" and round 3 "ConsistencyCheck").
  *
  * An agent's identity is its Ethereum wallet, but a wallet signature costs an ecrecover to check
- * (about 1.5 ms in JavaScript) and a round needs one per peer for its keys and one per survivor
- * for the consistency check. So the wallet certifies a per-bounty Ed25519 key once (EIP-191 over
+ * (about 2 ms in JavaScript, 0.2 ms through libsecp256k1: contracts/wallet-recover.ts, which the
+ * agent and the server pass in as `WalletRecover`) and a round needs one per peer for its keys and
+ * one per survivor for the consistency check. So the wallet certifies a per-bounty Ed25519 key once (EIP-191 over
  * `certificateMessage`: chain id, bounty id, address, key) and every per-round message is signed
  * with that key (libsodium crypto_sign; about 75 µs to verify). Peers check each certificate
  * themselves, once per (address, certificate), so a server that relays keys still cannot put its
