@@ -15,7 +15,8 @@ export {
   sumWords,
   type QuantConfig,
 } from './quantize.js';
-export { prgWords } from './prg.js';
+export { keystreamCipher, prgWords } from './prg.js';
+export { DEFAULT_PRG, PRG_NAMES, specPrg, type PrgName } from './defaults.js';
 export { WordAccumulator } from './words.js';
 
 export { SecAggClient, type SecAggClientOptions } from './secagg/client.js';

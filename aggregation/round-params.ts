@@ -7,19 +7,21 @@
  * distinct members including the agent; k and t exactly `defaultGroupParams(size)` (a smaller t
  * or k would let fewer colluders reconstruct a secret, a larger one lets fewer dropouts fail the
  * group); the spec's clip and weight cap; a scale that keeps the group's sum inside int32
- * (makeQuantConfig's no-wrap bound) for at least the group's size; and vectors of the model's
- * parameter count plus the weight word.
+ * (makeQuantConfig's no-wrap bound) for at least the group's size; vectors of the model's
+ * parameter count plus the weight word; and the spec's mask PRG (the aggregator cannot move a
+ * bounty's masks onto a cipher its sponsor did not choose).
  */
 import { check } from './errors.js';
 import { makeQuantConfig } from './quantize.js';
 import { defaultGroupParams } from './secagg/graph.js';
-import { DEFAULT_WEIGHT_CAP, type BountySpec } from './spec.js';
+import { DEFAULT_WEIGHT_CAP, specPrg, type BountySpec, type PrgName } from './spec.js';
 
 export interface AnnouncedGroup {
   readonly members: readonly string[];
   readonly threshold: number;
   readonly neighbours: number;
   readonly dim: number;
+  readonly prg: PrgName;
 }
 
 export interface AnnouncedQuant {
@@ -80,4 +82,6 @@ export function checkRoundAgainstSpec(
   }
   const dim = specParamCount(spec) + 1;
   check(group.dim === dim, 'SPEC_MISMATCH', `vectors of ${group.dim} words, the model has ${dim}`);
+  const prg = specPrg(spec);
+  check(group.prg === prg, 'SPEC_MISMATCH', `PRG ${group.prg}, the spec says ${prg}`);
 }

@@ -5,6 +5,7 @@
  * spec, round-params.ts).
  */
 import * as z from 'zod';
+import { PRG_NAMES } from './defaults.js';
 
 const int = z.number().int();
 const id = z.string().min(1).max(200);
@@ -28,6 +29,8 @@ export const RoundStart = z.object({
     key: id,
     round: id,
     dim: int.positive(),
+    /** The mask PRG (prg.ts). */
+    prg: z.enum(PRG_NAMES),
   }),
   quant: z.object({
     clip: z.number().positive(),

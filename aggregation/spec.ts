@@ -12,6 +12,7 @@
  */
 import { keccak256 } from 'ethers';
 import { canonicalJson } from './canonical.js';
+import type { PrgName } from './defaults.js';
 import { check } from './errors.js';
 
 /** What the sponsor registers: the model to train and how rounds are run. */
@@ -49,6 +50,11 @@ export interface BountySpec {
    */
   slashBelow?: number;
   /**
+   * The mask PRG every party of a round expands seeds with (prg.ts). New bounties name
+   * DEFAULT_PRG; absent (specs written before the field): ChaCha20, so their hashes stay put.
+   */
+  prg?: PrgName;
+  /**
    * Benchmarks only: rounds without secure aggregation (updates sent unmasked, no key, share or
    * unmask stages), to measure what SecAgg+ costs on the same stack. An aggregator refuses such a
    * bounty unless started with `allowPlaintext` (never from the environment), and an agent sends an
@@ -57,7 +63,14 @@ export interface BountySpec {
   plaintext?: true;
 }
 
-export { DEFAULT_ROBUST_MIN_GROUPS, DEFAULT_WEIGHT_CAP } from './defaults.js';
+export {
+  DEFAULT_PRG,
+  DEFAULT_ROBUST_MIN_GROUPS,
+  DEFAULT_WEIGHT_CAP,
+  PRG_NAMES,
+  specPrg,
+  type PrgName,
+} from './defaults.js';
 
 export { canonicalJson } from './canonical.js';
 

@@ -3,9 +3,10 @@
  * SIMD (four lanes at a time). These two loops, summing vectors and adding keystreams,
  * decide what secure aggregation costs; a plain JS loop runs ~8x slower than this.
  */
-import { createCipheriv } from 'node:crypto';
 import { endianness } from 'node:os';
+import type { PrgName } from './defaults.js';
 import { check } from './errors.js';
+import { keystreamCipher } from './prg.js';
 import { WORDS_WASM_BASE64 } from './wasm/words.wasm.js';
 
 check(endianness() === 'LE', 'CONFIG', 'word vectors are little-endian; this host is big-endian');
@@ -23,10 +24,9 @@ export const CHUNK_BYTES = 64 * 1024;
 const CHUNK_WORDS = CHUNK_BYTES / 4;
 const PAGE = 64 * 1024;
 const ZERO_CHUNK = Buffer.alloc(CHUNK_BYTES);
-const IV = Buffer.alloc(16);
 
 /**
- * A vector of `length` words mod 2^32 that other vectors and ChaCha20 keystreams are added to.
+ * A vector of `length` words mod 2^32 that other vectors and PRG keystreams are added to.
  * Layout of its own linear memory: [staging chunk | the vector, padded to 4 words].
  */
 export class WordAccumulator {
@@ -95,12 +95,11 @@ export class WordAccumulator {
   }
 
   /**
-   * vector += sign * ChaCha20(seed) read as little-endian words: the PRG of the protocol.
+   * vector += sign * PRG(seed) read as little-endian words, with the round's PRG (prg.ts).
    * The keystream is produced in cache-sized chunks and added while still hot.
    */
-  addKeystream(seed: Uint8Array, sign: 1 | -1 = 1): this {
-    check(seed.length === 32, 'CONFIG', 'a PRG seed is 32 bytes');
-    const cipher = createCipheriv('chacha20', seed, IV);
+  addKeystream(seed: Uint8Array, sign: 1 | -1, prg: PrgName): this {
+    const cipher = keystreamCipher(prg, seed);
     const mem = new Uint8Array(this.ex.memory.buffer);
     const total = this.length * 4;
     for (let off = 0; off < total; off += CHUNK_BYTES) {

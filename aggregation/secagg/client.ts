@@ -245,8 +245,10 @@ export class SecAggClient {
     );
     const acc = this.acc!.set(input);
     this.acc = undefined;
-    acc.addKeystream(this.b, 1);
-    for (const j of this.sharers) acc.addKeystream(this.pairSeeds.get(j)!, pairSign(this.id, j));
+    const prg = this.params.prg;
+    acc.addKeystream(this.b, 1, prg);
+    for (const j of this.sharers)
+      acc.addKeystream(this.pairSeeds.get(j)!, pairSign(this.id, j), prg);
     this.stage = 'masked';
     // Pair seeds stay until stage 4: a rejected survivor's or an excluded peer's is revealed there.
     this.boxKeys.clear();

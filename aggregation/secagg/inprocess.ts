@@ -4,6 +4,7 @@
  * each stage. For simulations, tests and benchmarks; the server and agents run the same state
  * machines over Socket.IO.
  */
+import { DEFAULT_PRG, type PrgName } from '../defaults.js';
 import type { Quantized } from '../types.js';
 import { SecAggClient } from './client.js';
 import { defaultGroupParams } from './graph.js';
@@ -15,6 +16,8 @@ export interface InProcessOptions {
   group?: string;
   neighbours?: number;
   threshold?: number;
+  /** The mask PRG (default: the one new bounties name). */
+  prg?: PrgName;
   /** Indices of clients that never advertise keys (drop before stage 1 completes). */
   dropBeforeAdvertise?: readonly number[];
   /** Indices of clients that advertise but never send shares (stage 2). */
@@ -37,6 +40,7 @@ export async function runSecAggInProcess(
     dim: inputs[0]!.length,
     neighbours: opts.neighbours ?? defaults.neighbours,
     threshold: opts.threshold ?? defaults.threshold,
+    prg: opts.prg ?? DEFAULT_PRG,
   };
   const ids = inputs.map((_, i) => `client-${String(i).padStart(4, '0')}`);
   const server = new SecAggGroupServer(params, ids);

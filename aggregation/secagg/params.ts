@@ -1,3 +1,4 @@
+import { PRG_NAMES, type PrgName } from '../defaults.js';
 import { check } from '../errors.js';
 import type { GroupId, RoundId } from '../types.js';
 
@@ -11,6 +12,8 @@ export interface GroupParams {
   readonly neighbours: number;
   /** Shares needed to reconstruct a secret (t), out of k + 1 holders (neighbours and self). */
   readonly threshold: number;
+  /** The mask PRG (prg.ts), named by the bounty's spec. */
+  readonly prg: PrgName;
 }
 
 export function checkParams(p: GroupParams): void {
@@ -21,4 +24,5 @@ export function checkParams(p: GroupParams): void {
     'CONFIG',
     `threshold must be in [2, k + 1 = ${p.neighbours + 1}], got ${p.threshold}`,
   );
+  check(PRG_NAMES.includes(p.prg), 'CONFIG', `unknown PRG ${String(p.prg)}`);
 }

@@ -430,7 +430,7 @@ export class SecAggGroupServer {
         (seed) => bytesEqual(commitSeed(seed, this.params.round, this.params.group, i), commit),
         `b(${i})`,
       );
-      acc.addKeystream(b, -1);
+      acc.addKeystream(b, -1, this.params.prg);
     }
     const s3 = new Set(survivors);
     for (const j of dropped) {
@@ -452,7 +452,7 @@ export class SecAggGroupServer {
           i,
           j,
         );
-        acc.addKeystream(seed, pairSign(i, j) === 1 ? -1 : 1);
+        acc.addKeystream(seed, pairSign(i, j) === 1 ? -1 : 1, this.params.prg);
       }
     }
     // Pairs where exactly one side added the mask: the other side revealed the seed.
@@ -464,14 +464,14 @@ export class SecAggGroupServer {
     for (const e of excluded) {
       for (const i of this.graph.get(e)!) {
         if (!s3.has(i) || this.rejects(i, e)) continue;
-        acc.addKeystream(revealedSeed(i, e), pairSign(i, e) === 1 ? -1 : 1);
+        acc.addKeystream(revealedSeed(i, e), pairSign(i, e) === 1 ? -1 : 1, this.params.prg);
       }
     }
     for (const j of survivors) {
       for (const i of this.rejections.get(j) ?? []) {
         // j left out the pair (i, j); i, if summed and accepting j, added it: remove i's side.
         if (!s3.has(i) || this.rejects(i, j)) continue;
-        acc.addKeystream(revealedSeed(j, i), pairSign(i, j) === 1 ? -1 : 1);
+        acc.addKeystream(revealedSeed(j, i), pairSign(i, j) === 1 ? -1 : 1, this.params.prg);
       }
     }
     this.stageNow = 'done';
@@ -495,7 +495,7 @@ export class SecAggGroupServer {
     return this.sets;
   }
 
-  /** The number of ChaCha20 keystreams finish() expands (for cost accounting). */
+  /** The number of PRG keystreams finish() expands (for cost accounting). */
   keystreamCount(): number {
     const { survivors, dropped } = this.unmaskRequest();
     const s3 = new Set(survivors);

@@ -4,6 +4,7 @@ import {
   defaultGroupParams,
   makeQuantConfig,
   type BountySpec,
+  type PrgName,
 } from '../index.js';
 
 const spec = {
@@ -20,7 +21,7 @@ const members = ['a', 'b', 'c', 'd', 'e'];
 const honest = () => {
   const q = makeQuantConfig({ clip: 2, maxClients: 5, maxWeight: 50 });
   return {
-    group: { members, ...defaultGroupParams(5), dim: 16 },
+    group: { members, ...defaultGroupParams(5), dim: 16, prg: 'chacha20' as PrgName },
     quant: { clip: q.clip, scale: q.scale, maxClients: q.maxClients, maxWeight: q.maxWeight },
   };
 };
@@ -55,6 +56,8 @@ describe('an agent checks a round against the bounty spec', () => {
       ['cap', (r) => (r.quant.maxWeight = 5000), /weight cap 5000/],
       ['wrap', (r) => (r.quant.scale *= 4), /no-wrap/],
       ['dim', (r) => (r.group.dim = 15), /vectors of 15 words/],
+      // The spec names no PRG: ChaCha20, as for every spec written before the field.
+      ['prg', (r) => (r.group.prg = 'aes-128-ctr'), /PRG aes-128-ctr, the spec says chacha20/],
       ['me', (r) => (r.group.members = ['a', 'b', 'd', 'e', 'f']), /does not include/],
     ];
     for (const [, mutate, want] of cases) {
@@ -64,5 +67,18 @@ describe('an agent checks a round against the bounty spec', () => {
         new RegExp(`^SPEC_MISMATCH: .*${want.source}`),
       );
     }
+  });
+
+  it('holds a round to the PRG its spec names', () => {
+    const { group, quant } = honest();
+    const aes = { ...spec, prg: 'aes-128-ctr' } as BountySpec;
+    expect(
+      codeAndMessage(() =>
+        checkRoundAgainstSpec(aes, 'c', { ...group, prg: 'aes-128-ctr' }, quant),
+      ),
+    ).toBe('ok');
+    expect(codeAndMessage(() => checkRoundAgainstSpec(aes, 'c', group, quant))).toBe(
+      'SPEC_MISMATCH: PRG chacha20, the spec says aes-128-ctr',
+    );
   });
 });

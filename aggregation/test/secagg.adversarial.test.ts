@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import {
   AggregationError,
   CertificateCache,
+  PRG_NAMES,
   SecAggClient,
   SecAggGroupServer,
   consistencyPayload,
@@ -20,7 +21,14 @@ import {
 import { generateKeyPair, openShare } from '../secagg/keys.js';
 import { combineShares } from '../secagg/shamir.js';
 
-const params: GroupParams = { round: 'b1:r1', group: 'g0', dim: 64, neighbours: 4, threshold: 3 };
+const params: GroupParams = {
+  round: 'b1:r1',
+  group: 'g0',
+  dim: 64,
+  neighbours: 4,
+  threshold: 3,
+  prg: 'aes-128-ctr',
+};
 
 const scope: CertificateScope = { chainId: 31337, bountyId: 1 };
 const wallets = Array.from({ length: 5 }, () => Wallet.createRandom());
@@ -167,27 +175,37 @@ describe('SecAgg+ rejects bad messages with codes and changes nothing', () => {
     ).toBe('BAD_SHARE');
   });
 
-  it('a masked input looks uniform to the server (chi-square over its words)', async () => {
-    const p: GroupParams = { round: 'r', group: 'g', dim: 1 << 14, neighbours: 2, threshold: 2 };
-    const ids = ['a', 'b', 'c'];
-    const server = new SecAggGroupServer(p, ids);
-    const clients = ids.map((id) => new SecAggClient(id, p));
-    for (const c of clients) await server.receive(await c.advertise());
-    const roster = server.closeAdvertise();
-    for (const c of clients) await server.receive(await c.shareKeys(roster));
-    const inbox = server.closeShares();
-    // a maximally structured input: all zeros
-    const y = await clients[0]!.maskInput(inbox.get('a'), new Uint32Array(p.dim));
-    const words = new Uint32Array(new Uint8Array(y.vector).buffer);
-    const bins = new Array<number>(256).fill(0);
-    for (const w of words) bins[w >>> 24]!++;
-    const e = words.length / 256;
-    const chi2 = bins.reduce((s, o) => s + (o - e) ** 2 / e, 0);
-    // 255 degrees of freedom: P(chi2 > 330.5) = 0.001
-    expect(chi2).toBeLessThan(330.5);
-    // the same statistic flags the unmasked input
-    expect((words.length - e) ** 2 / e).toBeGreaterThan(330.5);
-  });
+  it.each(PRG_NAMES)(
+    'a masked input looks uniform to the server under %s (chi-square over its words)',
+    async (prg) => {
+      const p: GroupParams = {
+        round: 'r',
+        group: 'g',
+        dim: 1 << 14,
+        neighbours: 2,
+        threshold: 2,
+        prg,
+      };
+      const ids = ['a', 'b', 'c'];
+      const server = new SecAggGroupServer(p, ids);
+      const clients = ids.map((id) => new SecAggClient(id, p));
+      for (const c of clients) await server.receive(await c.advertise());
+      const roster = server.closeAdvertise();
+      for (const c of clients) await server.receive(await c.shareKeys(roster));
+      const inbox = server.closeShares();
+      // a maximally structured input: all zeros
+      const y = await clients[0]!.maskInput(inbox.get('a'), new Uint32Array(p.dim));
+      const words = new Uint32Array(new Uint8Array(y.vector).buffer);
+      const bins = new Array<number>(256).fill(0);
+      for (const w of words) bins[w >>> 24]!++;
+      const e = words.length / 256;
+      const chi2 = bins.reduce((s, o) => s + (o - e) ** 2 / e, 0);
+      // 255 degrees of freedom: P(chi2 > 330.5) = 0.001
+      expect(chi2).toBeLessThan(330.5);
+      // the same statistic flags the unmasked input
+      expect((words.length - e) ** 2 / e).toBeGreaterThan(330.5);
+    },
+  );
 
   it('fewer than t shares reveal nothing: reconstruction is refused, and raw combination is wrong', async () => {
     const secret = new Uint8Array(randomBytes(32));
@@ -233,7 +251,14 @@ describe('a bad share at unmask is outvoted while t good ones remain', () => {
   };
 
   it('one garbage b share of three (t = 2): the group sums exactly and names the holder', async () => {
-    const p: GroupParams = { round: 'r', group: 'g', dim: 32, neighbours: 2, threshold: 2 };
+    const p: GroupParams = {
+      round: 'r',
+      group: 'g',
+      dim: 32,
+      neighbours: 2,
+      threshold: 2,
+      prg: 'aes-128-ctr',
+    };
     const { server, unmasks, survivorInputs } = await toUnmask(p, 3);
     const liar = unmasks[0]!;
     const bad = { ...liar, bShares: liar.bShares.map((s) => ({ ...s, share: garble(s.share) })) };
@@ -245,7 +270,14 @@ describe('a bad share at unmask is outvoted while t good ones remain', () => {
   });
 
   it('garbage s shares of a dropout are outvoted too', async () => {
-    const p: GroupParams = { round: 'r', group: 'g', dim: 32, neighbours: 4, threshold: 3 };
+    const p: GroupParams = {
+      round: 'r',
+      group: 'g',
+      dim: 32,
+      neighbours: 4,
+      threshold: 3,
+      prg: 'aes-128-ctr',
+    };
     const { server, unmasks, survivorInputs } = await toUnmask(p, 5, [4]);
     const liar = unmasks[1]!;
     expect(liar.sShares.length).toBe(1);
@@ -257,7 +289,14 @@ describe('a bad share at unmask is outvoted while t good ones remain', () => {
   });
 
   it('with fewer than t good shares the group fails with a code, never a wrong sum', async () => {
-    const p: GroupParams = { round: 'r', group: 'g', dim: 32, neighbours: 2, threshold: 2 };
+    const p: GroupParams = {
+      round: 'r',
+      group: 'g',
+      dim: 32,
+      neighbours: 2,
+      threshold: 2,
+      prg: 'aes-128-ctr',
+    };
     const { server, unmasks } = await toUnmask(p, 3);
     const bad = unmasks.map((u, i) =>
       i < 2 ? { ...u, bShares: u.bShares.map((s) => ({ ...s, share: garble(s.share) })) } : u,
@@ -268,7 +307,14 @@ describe('a bad share at unmask is outvoted while t good ones remain', () => {
 });
 
 describe('undecryptable shares are complained about, and the group goes on', () => {
-  const p: GroupParams = { round: 'r', group: 'g', dim: 16, neighbours: 4, threshold: 3 };
+  const p: GroupParams = {
+    round: 'r',
+    group: 'g',
+    dim: 16,
+    neighbours: 4,
+    threshold: 3,
+    prg: 'aes-128-ctr',
+  };
   const ids = ['c0', 'c1', 'c2', 'c3', 'c4'];
 
   /**

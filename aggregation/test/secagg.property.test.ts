@@ -3,11 +3,12 @@
  * still has >= t shares, the unmasked sum equals the plain sum mod 2^32 of exactly the inputs the
  * model predicts (a masked input whose self-mask fewer than t masked-input senders hold is left
  * out at stage 3, and the neighbours reveal the pair seeds they shared with it); otherwise the
- * group fails with BELOW_THRESHOLD. It never returns a wrong sum.
+ * group fails with BELOW_THRESHOLD. It never returns a wrong sum, under either mask PRG.
  */
 import fc from 'fast-check';
 import {
   AggregationError,
+  PRG_NAMES,
   defaultGroupParams,
   neighbourGraph,
   runSecAggInProcess,
@@ -74,10 +75,12 @@ const scenario = fc
     dim: fc.integer({ min: 1, max: 40 }),
     sparse: fc.boolean(),
     seed: fc.integer(),
+    prg: fc.constantFrom(...PRG_NAMES),
   })
-  .chain(({ n, dim, sparse, seed }) =>
+  .chain(({ n, dim, sparse, seed, prg }) =>
     fc.record({
       n: fc.constant(n),
+      prg: fc.constant(prg),
       sparse: fc.constant(sparse),
       inputs: fc.array(
         fc.array(fc.integer({ min: 0, max: 2 ** 32 - 1 }), { minLength: dim, maxLength: dim }),
@@ -95,7 +98,7 @@ const scenario = fc
 describe('SecAgg+ under dropouts (property)', () => {
   it('the unmasked sum equals the plain sum mod 2^32, or the group fails with a typed error', async () => {
     await fc.assert(
-      fc.asyncProperty(scenario, async ({ n, sparse, inputs, stageOfDrop }) => {
+      fc.asyncProperty(scenario, async ({ n, sparse, inputs, stageOfDrop, prg }) => {
         const def = defaultGroupParams(n);
         // A sparse graph needs an even k < n - 1; fall back to the complete graph for tiny groups.
         const k = sparse && n >= 6 ? ((n - 2) % 2 === 0 ? n - 2 : n - 3) : def.neighbours;
@@ -111,6 +114,7 @@ describe('SecAgg+ under dropouts (property)', () => {
           result = await runSecAggInProcess(vectors, {
             neighbours: k,
             threshold: t,
+            prg,
             dropAfterAdvertise: [...d2],
             dropAfterShare: [...d3],
             dropAfterMasked: [...d4],

@@ -8,6 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { Contract, getAddress, isAddress, type Provider } from 'ethers';
+import { DEFAULT_PRG, PRG_NAMES, type PrgName } from '../../aggregation/index.js';
 import { LicenceKind, RewardToken, type BountyState } from '../../contracts/index.js';
 import { featureSize } from '../data/dataset.js';
 import {
@@ -97,6 +98,7 @@ interface CreateOptions {
   weightCap?: string;
   robust: string;
   slashBelow?: string;
+  prg: string;
   save?: string;
   register: boolean;
 }
@@ -189,6 +191,7 @@ async function create(ctx: Context, o: CreateOptions): Promise<void> {
     weightCap: o.weightCap === undefined ? undefined : parseCount(o.weightCap, '--weight-cap'),
     robust: o.robust,
     slashBelow: o.slashBelow === undefined ? undefined : negative(o.slashBelow, '--slash-below'),
+    prg: o.prg as PrgName,
   });
   bar.update(1, 'validation set');
   const val = await loadData(o.validation, 'test', {
@@ -544,6 +547,11 @@ export function bountyCommand(io: Io): Command {
       '--robust <rule>',
       'rule over group means: default (trimmed mean from 5 groups on) | median | trimmed | none',
       'default',
+    )
+    .option(
+      '--prg <name>',
+      `mask PRG: ${PRG_NAMES.join(' | ')} (the default measured faster in the aggregation benchmark)`,
+      DEFAULT_PRG,
     )
     .option(
       '--save <dir>',

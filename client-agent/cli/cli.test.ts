@@ -234,8 +234,11 @@ describe('bounty create', () => {
     // The saved registration holds what the hashes commit to, and nothing of it is on chain.
     const reg = JSON.parse(await readFile(join(dir, `bounty-${id}.json`), 'utf8')) as {
       validation: string;
+      spec: { prg?: string };
     };
     expect(keccak256(Buffer.from(reg.validation, 'base64'))).toBe(b.validationSetHash);
+    // Without --prg, the spec names the PRG measured faster (aggregation benchmark).
+    expect(reg.spec.prg).toBe('aes-128-ctr');
 
     const list = await cli(['--deployment', deployment, 'bounty', 'list']);
     expect(list.code).toBe(0);
@@ -710,6 +713,35 @@ describe('bad input', () => {
         column: 'b',
       },
     });
+  });
+
+  it('an unknown --prg, before anything is sent', async () => {
+    const count = await tc.bounties.bountyCount();
+    const r = await cli(
+      [
+        '--deployment',
+        deployment,
+        'bounty',
+        'create',
+        '--model',
+        'linear:4x3',
+        '--validation',
+        join(dir, 'val.csv'),
+        '--budget',
+        '1',
+        '--rounds',
+        '1',
+        '--prg',
+        'aes-256-ctr',
+        '--no-register',
+      ],
+      { TRIBUTARY_KEY: sponsorKey },
+    );
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      'error [BAD_ARGUMENT]: --prg must be aes-128-ctr or chacha20, got aes-256-ctr\n',
+    );
+    expect(await tc.bounties.bountyCount()).toBe(count);
   });
 
   it('a validation set that does not fit the model', async () => {

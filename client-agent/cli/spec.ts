@@ -15,6 +15,7 @@ import {
   canonicalJson,
   encodeValidation as encodeValidationSet,
   modelArtifactHash,
+  PRG_NAMES,
   specHash,
   validationHash,
   type BountySpec,
@@ -80,6 +81,9 @@ export async function buildSpec(
   }
   if (o.weightCap !== undefined && (o.weightCap < 1 || o.weightCap > 1 << 20)) {
     fail('BAD_ARGUMENT', `--weight-cap must be in [1, ${1 << 20}], got ${o.weightCap}`);
+  }
+  if (o.prg !== undefined && !PRG_NAMES.includes(o.prg)) {
+    fail('BAD_ARGUMENT', `--prg must be ${PRG_NAMES.join(' or ')}, got ${String(o.prg)}`);
   }
   if (o.minGroupSize < 2)
     fail('BAD_ARGUMENT', '--min-group-size must be at least 2 (a group of one reveals its update)');

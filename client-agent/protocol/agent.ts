@@ -340,6 +340,7 @@ export class ProtocolAgent {
       dim: r.group.dim,
       neighbours: r.group.neighbours,
       threshold: r.group.threshold,
+      prg: r.group.prg,
     };
     // Made at join, which comes before any round.
     if (!this.identity || !this.certificates) {

@@ -69,7 +69,16 @@ describe('an agent refuses a round that breaks the bounty spec', () => {
       round: 2,
       modelVersion: 0,
       modelUrl: '/models/1/versions/0/model.json',
-      group: { index: 0, members, ...honest, myId: 1, key: 'g0', round: '1:2', dim: 4 },
+      group: {
+        index: 0,
+        members,
+        ...honest,
+        myId: 1,
+        key: 'g0',
+        round: '1:2',
+        dim: 4,
+        prg: 'chacha20', // the spec names none: ChaCha20
+      },
       quant: { clip: q.clip, scale: q.scale, maxClients: q.maxClients, maxWeight: q.maxWeight },
       train: { epochs: 1, batchSize: 1, learningRate: 0.1 },
       deadline: Date.now() + 10_000,
@@ -142,6 +151,39 @@ describe('an agent refuses a round that breaks the bounty spec', () => {
     }
   });
 
+  it('a PRG other than the spec’s: SPEC_MISMATCH, and no keys are sent', async () => {
+    const events: AgentEvent[] = [];
+    const agent = new ProtocolAgent({
+      serverUrl: url,
+      wallet: Wallet.createRandom() as unknown as Wallet,
+      bountyId: 1,
+      reconnect: false,
+      spec,
+      train: async () => ({ delta: new Float32Array(3), samples: 1 }),
+      onEvent: (e) => events.push(e),
+    });
+    received.length = 0;
+    try {
+      await agent.start();
+      announce(
+        roundStart(agent.address, (r) => ({ ...r, group: { ...r.group, prg: 'aes-128-ctr' } })),
+      );
+      const until = Date.now() + 5000;
+      while (!events.some((e) => e.type === 'error') && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 20));
+      const err = events.find((e) => e.type === 'error');
+      expect(err?.roundId).toBe(8);
+      expect((err?.detail as { code: string }).code).toBe('SPEC_MISMATCH');
+      expect(String((err?.detail as { message: string }).message)).toMatch(
+        /PRG aes-128-ctr, the spec says chacha20/,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      expect(received.filter((r) => r.event === 'stage')).toEqual([]);
+    } finally {
+      agent.stop();
+    }
+  });
+
   it('a threshold below the spec’s: SPEC_MISMATCH, and no keys are sent', async () => {
     const events: AgentEvent[] = [];
     const wallet = Wallet.createRandom();
@@ -177,6 +219,7 @@ describe('an agent refuses a round that breaks the bounty spec', () => {
           key: 'g0',
           round: '1:1',
           dim: 4,
+          prg: 'chacha20',
         },
         quant: { clip: q.clip, scale: q.scale, maxClients: q.maxClients, maxWeight: q.maxWeight },
         train: { epochs: 1, batchSize: 1, learningRate: 0.1 },

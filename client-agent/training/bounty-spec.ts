@@ -5,6 +5,7 @@
  * spec from the same architecture; the caller checks the options and builds the model.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { DEFAULT_PRG, type PrgName } from '../../aggregation/defaults.js';
 import type { BountySpec } from '../../aggregation/spec.js';
 import { initialWeights, type Architecture } from './model.js';
 
@@ -25,6 +26,8 @@ export interface SpecOptions {
   robust?: string;
   /** Slash, at the last round, contributions scored below this (negative) number. */
   slashBelow?: number;
+  /** The mask PRG (default: DEFAULT_PRG, the measured faster one). */
+  prg?: PrgName;
 }
 
 export interface BuiltSpec {
@@ -66,6 +69,7 @@ export function specFromModel(
       ? { robust: { rule: o.robust as 'median' | 'trimmed' | 'none' } }
       : {}),
     ...(o.slashBelow !== undefined ? { slashBelow: o.slashBelow } : {}),
+    prg: o.prg ?? DEFAULT_PRG,
   };
   return { spec, initial: initialWeights(model, o.seed), inputShape };
 }

@@ -2,7 +2,7 @@
  * Bounties: registered from the chain (the server reads what the sponsor funded, it does not take
  * the caller's word), then listed with their rounds, contributors, scores and rewards.
  */
-import { canonicalJson, specHash } from '../../aggregation/index.js';
+import { canonicalJson, PRG_NAMES, specHash } from '../../aggregation/index.js';
 import { Inject, Injectable } from '@nestjs/common';
 import { getAddress } from 'ethers';
 import { DataSource } from 'typeorm';
@@ -70,6 +70,7 @@ const BountySpecSchema = z.object({
     })
     .optional(),
   slashBelow: z.number().finite().negative().optional(),
+  prg: z.enum(PRG_NAMES).optional(),
   plaintext: z.literal(true).optional(),
 });
 

@@ -7,6 +7,9 @@ import {
   AggregationError,
   SecAggGroupServer,
   WordAccumulator,
+  specParamCount,
+  specPrg,
+  type BountySpec,
   type GroupParams,
   type GroupResult,
 } from '../../aggregation/index.js';
@@ -19,13 +22,14 @@ export const roundKey = (r: Pick<Round, 'bountyId' | 'number'>): string =>
   `${r.bountyId}:${r.number}`;
 export const groupKey = (g: Pick<RoundGroup, 'index'>): string => `g${g.index}`;
 
-export function groupParams(round: Round, group: RoundGroup, dim: number): GroupParams {
+export function groupParams(round: Round, group: RoundGroup, spec: BountySpec): GroupParams {
   return {
     round: roundKey(round),
     group: groupKey(group),
-    dim,
+    dim: specParamCount(spec) + 1,
     neighbours: group.neighbours,
     threshold: group.threshold,
+    prg: specPrg(spec),
   };
 }
 
@@ -173,7 +177,7 @@ export class GroupSessions {
     em: EntityManager,
     round: Round,
     group: RoundGroup,
-    dim: number,
+    spec: BountySpec,
     stage: AgentStage,
     opts: { receive: boolean } = { receive: true },
   ): Promise<{ session: SecAggGroupServer; last: Outgoing | null; rejected: string[] }> {
@@ -181,7 +185,7 @@ export class GroupSessions {
     let c = this.cache.get(group.id);
     if (!c || c.closed > target) {
       c = {
-        session: new SecAggGroupServer(groupParams(round, group, dim), group.members),
+        session: new SecAggGroupServer(groupParams(round, group, spec), group.members),
         closed: 0,
         last: null,
       };

@@ -15,6 +15,7 @@ import {
   makeQuantConfig,
   type QuantConfig,
   defaultGroupParams,
+  specPrg,
   AdvertiseKeys,
   MaskedInput,
   encodeFrame,
@@ -301,6 +302,7 @@ export class RoundsService implements OnModuleInit {
           key: groupKey(g),
           round: roundKey(round),
           dim: paramCount(bounty.spec) + 1,
+          prg: specPrg(bounty.spec),
         },
       },
       quant: quantOf(round),
@@ -433,7 +435,6 @@ export class RoundsService implements OnModuleInit {
   }
 
   async closeStage(roundId: number, stage: AgentStage): Promise<void> {
-    const dimOf = (b: Bounty) => paramCount(b.spec) + 1;
     const result = await this.ds.transaction(async (em) => {
       const round = await em.findOne(Round, {
         where: { id: roundId },
@@ -455,7 +456,7 @@ export class RoundsService implements OnModuleInit {
       }[] = [];
       for (const g of groups) {
         try {
-          const { session } = await this.sessions.upTo(em, round, g, dimOf(bounty), stage);
+          const { session } = await this.sessions.upTo(em, round, g, bounty.spec, stage);
           const sent = closeStage(session, stage);
           for (const [address, payload] of sent) out.push({ address, payload });
           keep.push({ g, session, last: sent });
@@ -597,7 +598,9 @@ export class RoundsService implements OnModuleInit {
         try {
           const res = plain
             ? await this.sessions.plainSum(em, g, dim)
-            : await (await this.sessions.upTo(em, round, g, dim, 'unmask')).session.finish();
+            : await (
+                await this.sessions.upTo(em, round, g, bounty.spec, 'unmask')
+              ).session.finish();
           // Influence bound, storage of the mean update, retention: group-sum.ts.
           const stored = await storeGroupSum(em, g, res, q);
           if (res.badShares.length) {
@@ -687,16 +690,9 @@ export class RoundsService implements OnModuleInit {
     this.hub.toAgent(address, 'round', this.roundStart(bounty, round, g, address, deadline));
     const stage = round.state as AgentStage;
     if (stage === 'keys' || p.progress !== PREV[stage] || this.plaintext(bounty.spec)) return;
-    const { last } = await this.sessions.upTo(
-      this.ds.manager,
-      round,
-      g,
-      paramCount(bounty.spec) + 1,
-      stage,
-      {
-        receive: false,
-      },
-    );
+    const { last } = await this.sessions.upTo(this.ds.manager, round, g, bounty.spec, stage, {
+      receive: false,
+    });
     const payload = last?.get(address);
     if (payload !== undefined) {
       this.hub.toAgent(address, 'stage', {

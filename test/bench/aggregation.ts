@@ -2,9 +2,13 @@
  * Aggregation benchmark at d = 2^20 parameters: each figure is a ratio of two timings taken
  * side by side in this run (interleaved, median of repeats), so a noisy machine shifts both.
  *
+ * - keystream_ms_aes_128_ctr, keystream_ms_chacha20: raw keystream of 4(d + 1) bytes from
+ *   node:crypto for each mask PRG candidate, best of repeats taken alternately (the order flips
+ *   each repeat); prg_keystream_speedup = the other candidate's / the chosen one's (`prg`, the
+ *   PRG new bounties name). Every figure below uses the chosen PRG.
  * - mask_vs_keystream: a client's masking time per expanded keystream (self mask + one per
- *   neighbour, including opening shares, key agreement and copying) / raw ChaCha20 keystream
- *   of 4d bytes from node:crypto, the physical floor.
+ *   neighbour, including opening shares, key agreement and copying) / raw keystream of the same
+ *   PRG, 4(d + 1) bytes from node:crypto, the physical floor.
  * - server_vs_floor_n100_drop10: the server's unmask + aggregate for 100 clients in the groups
  *   the protocol forms, 10 % dropped after sharing keys / (exactly as many raw keystreams as
  *   it must expand + a plain sum of the same number of vectors).
@@ -15,21 +19,27 @@
  *   grow with n) with 10 % dropped after sharing keys; taken interleaved, paired per repeat. With
  *   SecAgg+'s k = O(log group size) it should stay near log n / log 100 (1.5 and 1.85).
  */
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
+  DEFAULT_PRG,
+  PRG_NAMES,
   SecAggClient,
   SecAggGroupServer,
   WordAccumulator,
   defaultGroupParams,
   encodeUpdate,
+  keystreamCipher,
   makeQuantConfig,
   makeRng,
   planGroups,
   type GroupParams,
+  type PrgName,
 } from '../../aggregation/index.js';
 import type { BenchOptions, BenchResult } from './run.js';
 
 const D = 1 << 20;
+/** The PRG every figure but the candidates' keystreams is measured with. */
+const PRG = DEFAULT_PRG;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -37,9 +47,9 @@ function median(xs: number[]): number {
 }
 
 const ZERO = Buffer.alloc(64 * 1024);
-/** The floor: 4 * words bytes of raw keystream, produced the fastest way node:crypto allows. */
-function rawKeystream(words: number): number {
-  const c = createCipheriv('chacha20', randomBytes(32), Buffer.alloc(16));
+/** The floor: 4 * words bytes of raw `prg` keystream, the fastest way node:crypto allows. */
+function rawKeystream(words: number, prg: PrgName = PRG): number {
+  const c = keystreamCipher(prg, randomBytes(32));
   let x = 0;
   for (let off = 0; off < words * 4; off += ZERO.length) {
     const n = Math.min(ZERO.length, words * 4 - off);
@@ -100,6 +110,7 @@ async function prepareRound(
       group: `g${gi}`,
       dim,
       ...defaultGroupParams(members.length),
+      prg: PRG,
     };
     const server = new SecAggGroupServer(params, members);
     const clientParams = stubbed ? { ...params, dim: 1 } : params;
@@ -181,6 +192,22 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
   const rng = makeRng(1);
   const delta = () => Float32Array.from({ length: D }, () => (rng() - 0.5) * 0.01);
 
+  // ---- the PRG candidates' raw keystreams, alternately ---------------------------------
+  const best = new Map<PrgName, number>(PRG_NAMES.map((p) => [p, Infinity]));
+  for (const p of PRG_NAMES) rawKeystream(D + 1, p); // warm-up
+  for (let r = 0; r < (quick ? 15 : 60); r++) {
+    const order = r % 2 ? [...PRG_NAMES].reverse() : PRG_NAMES;
+    for (const p of order) {
+      const [t] = timed(() => rawKeystream(D + 1, p));
+      best.set(p, Math.min(best.get(p)!, t));
+    }
+  }
+  const other = PRG_NAMES.find((p) => p !== PRG)!;
+  const candidates: BenchResult = { prg: PRG };
+  for (const p of PRG_NAMES)
+    candidates[`keystream_ms_${p.replace(/-/g, '_')}`] = +best.get(p)!.toFixed(3);
+  candidates.prg_keystream_speedup = +(best.get(other)! / best.get(PRG)!).toFixed(3);
+
   // ---- client masking vs raw keystream -------------------------------------------------
   const groupSize = 13; // what planGroups forms for 100 clients in 8 groups
   const gp: GroupParams = {
@@ -188,6 +215,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
     group: 'g',
     dim: D + 1,
     ...defaultGroupParams(groupSize),
+    prg: PRG,
   };
   const x = encodeUpdate(delta(), 500, cfg, rng);
   const maskTimes: number[] = [];
@@ -304,6 +332,7 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
 
   return {
     d: D,
+    ...candidates,
     mask_vs_keystream: +median(maskRatios).toFixed(3),
     mask_ms_per_keystream: +maskPer.toFixed(3),
     keystream_ms: +ks.toFixed(3),
