@@ -9,7 +9,7 @@
  * both run it; only their I/O differs.
  */
 import { getAddress } from 'ethers';
-// By path: aggregation/index.ts also loads Node's ChaCha20 (prg.ts), which the audit does not need.
+// By path: aggregation/index.ts also loads node:crypto's ciphers (prg.ts), which the audit does not need.
 import {
   changedFields,
   contributionCommitment,

@@ -417,7 +417,7 @@ describe('e2e: the web app during a live round', () => {
   });
 
   it('the audit page re-derives every reward in the browser: PASS, and FAIL on a tampered record', async () => {
-    // The build's audit code has no Node built-ins (aggregation/prg.ts's ChaCha20 stays out, and
+    // The build's audit code has no Node built-ins (aggregation/prg.ts's node:crypto stays out, and
     // so do spec.ts's Buffer encodings). tfjs's own chunk (the Sponsor page's, loaded on use) is
     // left out: it reaches Buffer only behind its `typeof Buffer !== 'undefined'` platform check.
     const dist = join(here, '..', '..', 'web', 'dist', 'assets');
