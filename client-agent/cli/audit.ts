@@ -167,9 +167,6 @@ async function audit(ctx: Context, idText: string, o: AuditOptions): Promise<voi
 
 export function auditCommand(io: Io): Command {
   return new Command('audit')
-    .description(
-      're-derive every reward from the published scoring record and compare with the chain',
-    )
     .argument('<bounty>', 'bounty id')
     .option(
       '--record <file|url>',

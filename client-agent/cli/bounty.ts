@@ -493,7 +493,7 @@ async function show(ctx: Context, idText: string): Promise<void> {
 }
 
 export function bountyCommand(io: Io): Command {
-  const cmd = new Command('bounty').description('sponsor, list and inspect bounties');
+  const cmd = new Command('bounty');
   const g = (c: Command) => c.optsWithGlobals() as GlobalOptions;
   cmd
     .command('create')

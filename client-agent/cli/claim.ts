@@ -75,9 +75,6 @@ async function claim(ctx: Context, idText: string, dryRun: boolean): Promise<voi
 
 export function claimCommand(io: Io): Command {
   return new Command('claim')
-    .description(
-      'claim every unclaimed reward of the wallet in a bounty (Merkle proofs from the events)',
-    )
     .argument('<bounty>', 'bounty id')
     .option('--dry-run', 'only list what would be claimed')
     .action(async (id: string, o: { dryRun?: boolean }, c: Command) =>

@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -18,7 +19,11 @@ import { CliError, fail } from './errors.js';
 import { fields, table, toJson, type Io } from './io.js';
 import { Wallet } from 'ethers';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The checkout: two folders up from the sources, three from their build in dist/. */
+const ROOT = ((here) =>
+  existsSync(join(here, '..', '..', 'package.json'))
+    ? resolve(here, '..', '..')
+    : resolve(here, '..', '..', '..'))(dirname(fileURLToPath(import.meta.url)));
 
 export type Runner = (argv: string[], io: Io) => Promise<number>;
 
@@ -396,9 +401,6 @@ async function demo(io: Io, runner: Runner, g: GlobalOptions, o: DemoOptions): P
 
 export function demoCommand(io: Io, runner?: Runner): Command {
   return new Command('demo')
-    .description(
-      'start a local chain, the aggregator and a few agents, and walk one bounty through every journey',
-    )
     .option('--agents <n>', 'data owners (at least 3: the smallest secure-aggregation group)', '6')
     .option('--rounds <n>', 'rounds of the bounty', '2')
     .option('--data <name>', 'built-in data set the agents split', 'mnist')

@@ -13,7 +13,6 @@ import { requireWallet } from './wallet.js';
 
 export function deployCommand(io: Io): Command {
   return new Command('deploy')
-    .description('deploy the Tributary contracts and write a deployment file')
     .requiredOption('--out <file>', 'deployment file to write')
     .option(
       '--coordinator <address>',

@@ -382,7 +382,6 @@ async function join(ctx: Context, idText: string, o: JoinOptions): Promise<void>
 
 export function joinCommand(io: Io): Command {
   return new Command('join')
-    .description('join a bounty with your data: local training, masked updates, rewards on chain')
     .argument('<bounty>', 'bounty id')
     .requiredOption(
       '--data <source>',

@@ -6,18 +6,78 @@
  */
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { auditCommand } from './audit.js';
-import { bountyCommand } from './bounty.js';
-import { claimCommand } from './claim.js';
-import { demoCommand } from './demo.js';
-import { deployCommand } from './deploy.js';
-import { CliError, toCliError } from './errors.js';
 import { processIo, toJson, type Io } from './io.js';
-import { joinCommand } from './join.js';
-import { modelCommand } from './model.js';
-import { walletCommand } from './wallet.js';
 
-export function program(io: Io): Command {
+type Runner = (argv: string[], io: Io) => Promise<number>;
+
+/**
+ * The commands, each loaded only when named: a command's module brings ethers, tfjs, Socket.IO
+ * and the protocol with it, and `tributary --help` (or a typo) should not pay for all of them.
+ */
+const COMMANDS: {
+  name: string;
+  summary: string;
+  load: () => Promise<(io: Io, run: Runner) => Command>;
+}[] = [
+  {
+    name: 'bounty',
+    summary: 'sponsor, list and inspect bounties',
+    load: async () => (await import('./bounty.js')).bountyCommand,
+  },
+  {
+    name: 'join',
+    summary: 'join a bounty with your data: local training, masked updates, rewards on chain',
+    load: async () => (await import('./join.js')).joinCommand,
+  },
+  {
+    name: 'model',
+    summary: 'download and verify published models',
+    load: async () => (await import('./model.js')).modelCommand,
+  },
+  {
+    name: 'audit',
+    summary: 're-derive every reward from the published scoring record and compare with the chain',
+    load: async () => (await import('./audit.js')).auditCommand,
+  },
+  {
+    name: 'claim',
+    summary:
+      'claim every unclaimed reward of the wallet in a bounty (Merkle proofs from the events)',
+    load: async () => (await import('./claim.js')).claimCommand,
+  },
+  {
+    name: 'demo',
+    summary:
+      'start a local chain, the aggregator and a few agents, and walk one bounty through every journey',
+    load: async () => (await import('./demo.js')).demoCommand,
+  },
+  {
+    name: 'wallet',
+    summary: 'create or inspect a wallet (encrypted keystore)',
+    load: async () => (await import('./wallet.js')).walletCommand,
+  },
+  {
+    name: 'deploy',
+    summary: 'deploy the Tributary contracts and write a deployment file',
+    load: async () => (await import('./deploy.js')).deployCommand,
+  },
+];
+
+/**
+ * The command `argv` names: its first word that is neither an option nor an option's value
+ * (`help <command>` names the command).
+ */
+function commandOf(argv: readonly string[], valued: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (valued.includes(a)) i++;
+    else if (!a.startsWith('-') && a !== 'help') return a;
+  }
+  return undefined;
+}
+
+/** The program with the command `argv` names loaded; the others are listed by name for help. */
+export async function program(io: Io, argv: readonly string[] = []): Promise<Command> {
   const p = new Command('tributary')
     .description('Tributary: federated learning with secure aggregation, rewards on chain')
     .option('--json', 'machine-readable output (one JSON document on stdout)')
@@ -44,17 +104,12 @@ export function program(io: Io): Command {
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
-  for (const c of [
-    bountyCommand(io),
-    joinCommand(io),
-    modelCommand(io),
-    auditCommand(io),
-    claimCommand(io),
-    demoCommand(io, run),
-    walletCommand(io),
-    deployCommand(io),
-  ]) {
-    p.addCommand(c);
+  // Global options that take a value (so that the value is not taken for the command's name).
+  const valued = p.options.filter((o) => o.required || o.optional).map((o) => o.long ?? '');
+  const named = commandOf(argv, valued);
+  for (const c of COMMANDS) {
+    const cmd = c.name === named ? (await c.load())(io, run) : new Command(c.name);
+    p.addCommand(cmd.description(c.summary));
   }
   // Subcommands inherit the output and the exit override.
   const wire = (c: Command) => {
@@ -71,7 +126,7 @@ export function program(io: Io): Command {
 export async function run(argv: readonly string[], io: Io = processIo): Promise<number> {
   const json = argv.includes('--json');
   try {
-    await program(io).parseAsync([...argv], { from: 'user' });
+    await (await program(io, argv)).parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -87,6 +142,7 @@ export async function run(argv: readonly string[], io: Io = processIo): Promise<
         );
       return 2;
     }
+    const { CliError, toCliError } = await import('./errors.js');
     const e = toCliError(err);
     if (io.env['TRIBUTARY_DEBUG'] && err instanceof Error) io.stderr(`${err.stack}\n`);
     const reported = e instanceof CliError && e.detail?.['reported'] === true;

@@ -315,7 +315,7 @@ async function versions(ctx: Context, idText: string): Promise<void> {
 }
 
 export function modelCommand(io: Io): Command {
-  const cmd = new Command('model').description('download and verify published models');
+  const cmd = new Command('model');
   const g = (c: Command) => c.optsWithGlobals() as GlobalOptions;
   cmd
     .command('download <bounty>')

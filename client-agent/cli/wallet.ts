@@ -116,7 +116,7 @@ export async function requireWallet(
 
 /** `tributary wallet new|address`. */
 export function walletCommand(io: Io): Command {
-  const cmd = new Command('wallet').description('create or inspect a wallet (encrypted keystore)');
+  const cmd = new Command('wallet');
   cmd
     .command('new')
     .description('create a new wallet and write it as an encrypted JSON keystore')
