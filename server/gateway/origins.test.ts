@@ -57,7 +57,7 @@ describe('socket origins and the client address behind a proxy', () => {
   afterAll(async () => {
     await stopTestServer(strict);
     await stopTestServer(proxied);
-    await chain.stop();
+    await chain.stop!();
   });
 
   it('a browser from another origin is refused on /watch and /agents; a listed one, the own origin and Node agents connect', async () => {
