@@ -785,3 +785,46 @@ describe('bad input', () => {
     expect(down.err).toMatch(/^error \[CHAIN_UNREACHABLE\]/);
   });
 });
+
+describe('deploy', () => {
+  it('writes the chain, the contracts and the aggregator it was given; commands reading the file use that aggregator', async () => {
+    // A stand-in aggregator that only records what it is asked (the CLI is what is tested here).
+    const asked: string[] = [];
+    const agg = createServer((req, res) => {
+      asked.push(`${req.method} ${req.url}`);
+      res.setHeader('content-type', 'application/json');
+      res.end('[]');
+    });
+    await new Promise<void>((r) => agg.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(agg.address() as { port: number }).port}`;
+    try {
+      const out = join(dir, 'deployed.json');
+      const r = await cli(
+        ['deploy', '--out', out, '--server', `${url}/`, '--coordinator', coordinator.address],
+        { TRIBUTARY_KEY: sponsorKey, CHAIN_RPC_URL: chain.url },
+      );
+      expect(r.code).toBe(0);
+      const dep = JSON.parse(await readFile(out, 'utf8')) as {
+        server: string;
+        rpcUrl: string;
+        chainId: number;
+        contracts: Record<string, string>;
+        coordinator: string;
+      };
+      expect(dep).toMatchObject({
+        server: url,
+        rpcUrl: chain.url,
+        chainId: 31337,
+        coordinator: coordinator.address,
+      });
+      expect(Object.keys(dep.contracts).sort()).toEqual(['bounties', 'registry', 'token']);
+      // Fresh contracts: no bounty, but the listing asks the file's aggregator for its own.
+      const list = await cli(['--deployment', out, '--json', 'bounty', 'list']);
+      expect(list.code).toBe(0);
+      expect(list.json()).toEqual([]);
+      expect(asked).toEqual(['GET /bounties']);
+    } finally {
+      agg.close();
+    }
+  });
+});
