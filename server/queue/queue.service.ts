@@ -129,7 +129,8 @@ export class QueueService implements OnModuleDestroy {
     if (job) {
       const state = await job.getState();
       if (state === 'delayed') {
-        if (delayMs > 0) return 'present';
+        // A retry waiting out its backoff keeps it (an outage is not over because it is due).
+        if (delayMs > 0 || job.attemptsMade > 0) return 'present';
         await job.promote().catch(() => undefined); // raced with its timer
         return 'promoted';
       }

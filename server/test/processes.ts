@@ -93,6 +93,8 @@ export type ProxyMode =
   | 'pass'
   /** Refuse: every connection is reset (the RPC is unreachable). */
   | 'down'
+  /** Forward until the next `eth_sendRawTransaction`, then go `down` before sending it. */
+  | 'down-at-next-send'
   /**
    * Forward the next `eth_sendRawTransaction` to the chain but never answer it (the transaction
    * is mined, the sender never learns); everything after it hangs too until the mode changes.
@@ -109,6 +111,8 @@ export interface ChainProxy {
   sends: number;
   /** Resolves when a transaction was forwarded and its reply withheld (mode `lose-next-send`). */
   lost(): Promise<void>;
+  /** Resolves when mode `down-at-next-send` went down. */
+  cut(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -118,15 +122,19 @@ export async function chainProxy(target: string): Promise<ChainProxy> {
   const held: IncomingMessage[] = [];
   let onLost: (() => void) | undefined;
   let lostOnce = false;
+  let onCut: (() => void) | undefined;
+  let cutOnce = false;
   const state: ChainProxy = {
     url: '',
     mode: 'pass',
     set(mode) {
       (state as { mode: ProxyMode }).mode = mode;
       lostOnce = false;
+      cutOnce = false;
       for (const r of held.splice(0)) r.socket.destroy();
     },
     sends: 0,
+    cut: () => (cutOnce ? Promise.resolve() : new Promise<void>((r) => (onCut = r))),
     lost: () => (lostOnce ? Promise.resolve() : new Promise<void>((r) => (onLost = r))),
     close: () =>
       new Promise<void>((r) => {
@@ -141,6 +149,12 @@ export async function chainProxy(target: string): Promise<ChainProxy> {
       if (state.mode === 'down') return void req.socket.destroy();
       const body = Buffer.concat(chunks);
       const isSend = body.includes('eth_sendRawTransaction');
+      if (isSend && state.mode === 'down-at-next-send') {
+        (state as { mode: ProxyMode }).mode = 'down';
+        cutOnce = true;
+        onCut?.();
+        return void req.socket.destroy();
+      }
       if (state.mode === 'lose-next-send' && lostOnce) return void held.push(req);
       const up = request(
         {
