@@ -118,7 +118,7 @@ export interface SponsoredBounty {
  * set), then register it with the server.
  */
 export async function sponsorBounty(
-  server: RunningServer,
+  server: Pick<RunningServer, 'url'>,
   chain: Chain,
   opts: {
     sponsorKey: string;

@@ -30,6 +30,11 @@ export const TARGETS: Record<string, [string, number]> = {
   honest_paid_with_garbage_shares: ['>=', 1.0],
   attacker_reward_share: ['<=', 0],
   accuracy_drop_pp_one_attacker: ['<=', 1.0],
+  connections_held: ['>=', 500],
+  errors: ['<=', 0],
+  round_agents: ['>=', 200],
+  soak_rounds_settled: ['>=', 50],
+  soak_rss_growth_5_to_50: ['<', 0.1],
 };
 
 export function table(result: Record<string, unknown>): string {
@@ -39,7 +44,7 @@ export function table(result: Record<string, unknown>): string {
     const t = TARGETS[k];
     const met =
       t && typeof v === 'number'
-        ? (t[0] === '<=' ? v <= t[1] : v >= t[1])
+        ? (t[0] === '<=' ? v <= t[1] : t[0] === '<' ? v < t[1] : v >= t[1])
           ? 'yes'
           : '**no**'
         : '';
@@ -65,6 +70,6 @@ export function updateReadme(name: string): boolean {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  for (const name of ['aggregation', 'gas', 'accuracy', 'round', 'robustness', 'web'])
+  for (const name of ['aggregation', 'gas', 'accuracy', 'round', 'robustness', 'web', 'scale'])
     updateReadme(name);
 }

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const names = args.filter((a) => !a.startsWith('--'));
   if (names.length === 0) {
     console.error(
-      'usage: npm run bench -- <aggregation|gas|accuracy|round|robustness|web> [--quick]',
+      'usage: npm run bench -- <aggregation|gas|accuracy|round|robustness|web|scale> [--quick]',
     );
     process.exit(2);
   }
