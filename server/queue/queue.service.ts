@@ -26,7 +26,7 @@ export class QueueService implements OnModuleDestroy {
   private readonly handlers = new Map<JobName, Handler>();
 
   constructor(@Inject(CONFIG) private readonly config: ServerConfig) {
-    this.connection = new Redis(config.redisUrl!, { maxRetriesPerRequest: null });
+    this.connection = this.watch(new Redis(config.redisUrl!, { maxRetriesPerRequest: null }));
     this.queue = new Queue(QUEUE_NAME, {
       connection: this.connection,
       prefix: config.redisPrefix,
@@ -37,6 +37,31 @@ export class QueueService implements OnModuleDestroy {
         removeOnFail: 1000,
       },
     });
+    this.queue.on('error', (err) => this.fault(err));
+  }
+
+  private fault(err: Error): void {
+    // Connection errors are reported once by `watch`; anything else is a queue fault.
+    if (!isConnectionError(err)) this.log.error(err.message);
+  }
+
+  /**
+   * One line when Redis goes away and one when it is back, instead of an error per reconnect
+   * attempt; commands wait meanwhile (no retry limit) and the sweep re-makes what it lost.
+   */
+  private watch(client: Redis): Redis {
+    let down = false;
+    client.on('error', (err: Error) => {
+      if (down) return;
+      down = true;
+      this.log.warn(`Redis unreachable: ${err.message}`);
+    });
+    client.on('ready', () => {
+      if (!down) return;
+      down = false;
+      this.log.log('Redis reachable again');
+    });
+    return client;
   }
 
   register(name: JobName, handler: Handler): void {
@@ -48,7 +73,9 @@ export class QueueService implements OnModuleDestroy {
     const lanes = this.config.lanes;
     if (lanes === 'none' || this.workers.length) return;
     const make = (lanes: JobName[], concurrency: number, queueName: string): Worker => {
-      const connection = new Redis(this.config.redisUrl!, { maxRetriesPerRequest: null });
+      const connection = this.watch(
+        new Redis(this.config.redisUrl!, { maxRetriesPerRequest: null }),
+      );
       this.workerConnections.push(connection);
       const w = new Worker(
         queueName,
@@ -72,7 +99,7 @@ export class QueueService implements OnModuleDestroy {
           `${job?.name} ${job?.id} failed (attempt ${job?.attemptsMade}): ${err.message}`,
         );
       });
-      w.on('error', (err) => this.log.error(err.message));
+      w.on('error', (err) => this.fault(err));
       return w;
     };
     if (lanes === 'all' || lanes === 'rounds') {
@@ -98,6 +125,7 @@ export class QueueService implements OnModuleDestroy {
           removeOnFail: 1000,
         },
       });
+      this.slowQueue.on('error', (err) => this.fault(err));
       return this.slowQueue;
     }
     return this.queue;
@@ -166,3 +194,13 @@ export class QueueService implements OnModuleDestroy {
 }
 
 export const SLOW_QUEUE = 'settlement';
+
+function isConnectionError(err: Error): boolean {
+  const code = (err as { code?: string }).code;
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    /Connection is closed|connect ETIMEDOUT/.test(err.message)
+  );
+}

@@ -188,6 +188,12 @@ describe('SIGKILL of the aggregator', () => {
     }
     const onChain = await settlementsOn(chain, bountyId);
     expect(onChain.get(r.ledger)?.records).toBe(1);
+    const receipts = (await db.query(
+      `SELECT tx_hash AS tx FROM "${schema}".chain_receipt
+        WHERE bounty_id = $1 AND round_number = $2 AND kind = 'recordRound'`,
+      [bountyId, n],
+    )) as { tx: string }[];
+    expect(receipts).toEqual([{ tx: onChain.get(r.ledger)!.tx[0] }]);
     const report = await auditOf(srv.url, chain, bountyId);
     expect(report.findings).toEqual([]);
     expect(report.pass).toBe(true);

@@ -145,8 +145,17 @@ async function settledOnce(s: RunningServer, bountyId: number): Promise<string[]
   const round = (await roundOf(s, bountyId))!;
   const onChain = await settlementsOn(chain, bountyId);
   expect([...onChain]).toEqual([
-    [round.ledgerRound, { records: 1, contributions: expect.any(Number) }],
+    [
+      round.ledgerRound,
+      { records: 1, contributions: expect.any(Number), tx: [expect.any(String)] },
+    ],
   ]);
+  // The aggregator's receipt is that transaction's, however many attempts it took.
+  const receipts = (await s.ds.query(
+    `SELECT tx_hash AS tx FROM chain_receipt WHERE bounty_id = $1 AND kind = 'recordRound'`,
+    [bountyId],
+  )) as { tx: string }[];
+  expect(receipts).toEqual([{ tx: onChain.get(round.ledgerRound!)!.tx[0] }]);
   const report = await auditOf(s.url, chain, bountyId);
   expect(report.findings).toEqual([]);
   expect(report.pass).toBe(true);

@@ -21,6 +21,7 @@ import {
   type ScoringState,
 } from '../../aggregation/index.js';
 import { toChainError, type RoundContribution } from '../../contracts/index.js';
+import { topic } from '../../contracts/events.js';
 import { ChainService } from '../chain/chain.service.js';
 import { Bounty, ChainReceipt, Participant, Round, RoundGroup } from '../db/entities.js';
 import { Hub } from '../gateway/hub.js';
@@ -222,7 +223,13 @@ export class SettlementService implements OnModuleInit {
     } catch (err) {
       throw toChainError(err);
     }
-    await this.saveReceipt(round, 'recordRound', recorded.receipt);
+    // Already on chain (an earlier attempt whose reply was lost, or whose process died after
+    // sending): its receipt comes from the round's RoundRecorded event, so none goes missing.
+    await this.saveReceipt(
+      round,
+      'recordRound',
+      recorded.receipt ?? (await this.recordedReceipt(bountyId, round.ledgerRound)),
+    );
     // Registry versions go 1, 2, ... in order; publish any this bounty is missing up to this one.
     const latest = Number(await this.chain.registry.latestVersion(bountyId));
     for (let v = latest + 1; v <= version.version; v++) {
@@ -271,6 +278,22 @@ export class SettlementService implements OnModuleInit {
     this.log.log(
       `bounty ${round.bountyId} round ${round.ledgerRound} settled (${contributions.length} contributions)`,
     );
+  }
+
+  /** The receipt of the transaction that recorded (bounty, ledger round), from its event. */
+  private async recordedReceipt(bountyId: bigint, ledgerRound: number) {
+    const bounties = this.chain.bounties;
+    const [log] = await this.chain.provider.getLogs({
+      address: bounties.address,
+      topics: [
+        bounties.interface.getEvent('RoundRecorded')!.topicHash,
+        topic(bountyId),
+        topic(ledgerRound),
+      ],
+      fromBlock: 0,
+      toBlock: 'latest',
+    });
+    return log ? this.chain.provider.getTransactionReceipt(log.transactionHash) : null;
   }
 
   private async saveReceipt(

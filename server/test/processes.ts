@@ -233,11 +233,14 @@ export async function redisProcess(): Promise<RedisProcess> {
   };
 }
 
-/** Per ledger round, how many `RoundRecorded` and `ContributionRecorded` events the chain holds. */
+/**
+ * Per ledger round, how many `RoundRecorded` and `ContributionRecorded` events the chain holds,
+ * and the transactions of the former.
+ */
 export async function settlementsOn(
   chain: Chain,
   bountyId: number,
-): Promise<Map<number, { records: number; contributions: number }>> {
+): Promise<Map<number, { records: number; contributions: number; tx: string[] }>> {
   const iface = chain.contracts.bounties.interface;
   const count = async (event: string) =>
     chain.provider.getLogs({
@@ -246,9 +249,14 @@ export async function settlementsOn(
       fromBlock: 0,
       toBlock: 'latest',
     });
-  const out = new Map<number, { records: number; contributions: number }>();
-  const at = (r: number) => out.get(r) ?? out.set(r, { records: 0, contributions: 0 }).get(r)!;
-  for (const l of await count('RoundRecorded')) at(Number(BigInt(l.topics[2]!))).records++;
+  const out = new Map<number, { records: number; contributions: number; tx: string[] }>();
+  const at = (r: number) =>
+    out.get(r) ?? out.set(r, { records: 0, contributions: 0, tx: [] }).get(r)!;
+  for (const l of await count('RoundRecorded')) {
+    const r = at(Number(BigInt(l.topics[2]!)));
+    r.records++;
+    r.tx.push(l.transactionHash);
+  }
   for (const l of await count('ContributionRecorded'))
     at(Number(BigInt(l.topics[2]!))).contributions++;
   return out;
