@@ -250,14 +250,17 @@ export class SecAggClient {
     for (const j of this.sharers)
       acc.addKeystream(this.pairSeeds.get(j)!, pairSign(this.id, j), prg);
     this.stage = 'masked';
-    // Pair seeds stay until stage 4: a rejected survivor's or an excluded peer's is revealed there.
+    // Pair seeds stay until stage 4: an excluded peer's is revealed there. Those with rejected
+    // neighbours go with the complaint now (their masks are not in y_i).
     this.boxKeys.clear();
+    const rejectedSeeds = this.rejected.map((j) => ({ with: j, seed: this.pairSeeds.get(j)! }));
+    for (const j of this.rejected) this.pairSeeds.delete(j);
     // The accumulator is dropped here, so its memory can go on the wire without a copy.
     return {
       type: 'masked',
       ...this.header(),
       vector: acc.bytesView(),
-      ...(this.rejected.length ? { rejected: this.rejected } : {}),
+      ...(this.rejected.length ? { rejected: this.rejected, rejectedSeeds } : {}),
     };
   }
 
@@ -371,13 +374,9 @@ export class SecAggClient {
       .filter((j) => j !== this.id && this.held.has(j))
       .sort()
       .map((of) => ({ of, share: this.held.get(of)!.s }));
-    // Pair seeds: with survivors this client rejected (their y has the mask, ours not) and with
-    // excluded neighbours it accepted (ours has it, theirs is not summed). Neither reveals a mask
-    // of a summed pair, so x_i stays hidden behind b_i and its other pairs.
-    const revealed = [
-      ...this.rejected.filter((j) => survivors.has(j)),
-      ...this.sharers.filter((j) => excluded.has(j)),
-    ].sort();
+    // Pair seeds with excluded neighbours it accepted (ours has the mask, theirs is not summed):
+    // not the mask of a summed pair, so x_i stays hidden behind b_i and its other pairs.
+    const revealed = this.sharers.filter((j) => excluded.has(j)).sort();
     const pairSeeds = revealed.map((j) => ({ with: j, seed: this.pairSeeds.get(j)! }));
     this.pairSeeds.clear();
     this.stage = 'done';

@@ -63,13 +63,21 @@ export type ShareInbox = z.infer<typeof ShareInbox>;
 /**
  * Stage 3: the masked input y_i, little-endian 32-bit words, and the neighbours whose boxed shares
  * did not open or parse: the client left their pairwise masks out of y_i and holds no shares of
- * theirs (a complaint; the server resolves it without trusting either side, see server.ts).
+ * theirs (a complaint; the server resolves it without trusting either side, see server.ts). A
+ * complaint carries the pair seed s_ij with each rejected neighbour, in `rejected` order: if the
+ * accused stays in the sum, its y_j has the pair's mask and the server removes it with this seed,
+ * so the group does not depend on the complainer staying to the end. The seed is of a pair whose
+ * mask is not in y_i, so it reveals nothing of x_i.
  */
 export const MaskedInput = z.object({
   type: z.literal('masked'),
   ...header,
   vector: bytes(),
   rejected: z.array(id).max(255).optional(),
+  rejectedSeeds: z
+    .array(z.object({ with: id, seed: bytes(32) }))
+    .max(255)
+    .optional(),
 });
 export type MaskedInput = z.infer<typeof MaskedInput>;
 
@@ -112,9 +120,9 @@ export type Confirmations = z.infer<typeof Confirmations>;
 
 /**
  * Stage 4: shares of b_j for surviving neighbours and of s_j for dropped ones, and the pairwise
- * seeds s_ij this client holds with (a) every survivor whose shares it rejected (its y_i has the
- * pair's mask, this client's does not) and (b) every excluded neighbour it accepted (this client's
- * y has the pair's mask, the excluded one's input is not in the sum).
+ * seeds s_ij this client holds with every excluded neighbour it accepted (this client's y has the
+ * pair's mask, the excluded one's input is not in the sum). Seeds with neighbours it rejected went
+ * with its complaint at stage 3.
  */
 export const Unmask = z.object({
   type: z.literal('unmask'),

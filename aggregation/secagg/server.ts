@@ -76,6 +76,8 @@ export class SecAggGroupServer {
   private request?: UnmaskRequest;
   /** Per client, the neighbours whose shares it rejected at stage 3. */
   private rejections = new Map<ClientId, ReadonlySet<ClientId>>();
+  /** Per complainer, the pair seed with each neighbour it rejected (sent with the complaint). */
+  private complaintSeeds = new Map<ClientId, ReadonlyMap<ClientId, Uint8Array>>();
   /** Sent a masked input, but left out of the sum (see GroupResult.excluded). */
   private excluded: ClientId[] = [];
 
@@ -242,8 +244,17 @@ export class SecAggGroupServer {
       );
     }
     check(rejected.size === (m.rejected ?? []).length, 'DUPLICATE', 'a rejection listed twice');
+    const seeds = m.rejectedSeeds ?? [];
+    check(
+      seeds.length === rejected.size && seeds.every((p, k) => p.with === m.rejected![k]),
+      'BAD_MESSAGE',
+      `${m.client}'s complaint must carry the pair seed with each neighbour it rejects, in order`,
+    );
     this.masked.set(m.client, m.vector);
-    if (rejected.size) this.rejections.set(m.client, rejected);
+    if (rejected.size) {
+      this.rejections.set(m.client, rejected);
+      this.complaintSeeds.set(m.client, new Map(seeds.map((p) => [p.with, p.seed])));
+    }
   }
 
   /** Whether `by` rejected the shares of `of` at stage 3 (and so left their pair's mask out). */
@@ -255,8 +266,9 @@ export class SecAggGroupServer {
    * Ends stage 3; returns the request every survivor gets: survivors U3, dropouts U2 \ U3, and
    * the excluded. A complaint (a rejection) is resolved without taking either side's word: the
    * accused stays in the sum while t holders of its shares accepted them (its self-mask can be
-   * rebuilt; the complainer reveals the one pair seed it left out, which is not in its own y), and
-   * is excluded otherwise. So a false complaint cannot exclude an honest sender while t honest
+   * rebuilt; the complaint carried the one pair seed the complainer left out, which is not in its
+   * own y, so its side of the pair is removed even if the complainer leaves now), and is excluded
+   * otherwise. So a false complaint cannot exclude an honest sender while t honest
    * holders remain, and garbage sent to many only excludes its sender.
    */
   closeMasked(): UnmaskRequest {
@@ -364,10 +376,7 @@ export class SecAggGroupServer {
     }
     const seeds = new Set<ClientId>();
     for (const { with: j } of m.pairSeeds ?? []) {
-      const wanted =
-        holderOf.has(j) &&
-        j !== m.client &&
-        ((s3.has(j) && this.rejects(m.client, j)) || (ex.has(j) && !this.rejects(m.client, j)));
+      const wanted = holderOf.has(j) && j !== m.client && ex.has(j) && !this.rejects(m.client, j);
       check(wanted, 'BAD_SHARE', `unexpected pair seed with ${j}`);
       check(!seeds.has(j), 'DUPLICATE', `two pair seeds with ${j}`);
       seeds.add(j);
@@ -455,9 +464,12 @@ export class SecAggGroupServer {
         acc.addKeystream(seed, pairSign(i, j) === 1 ? -1 : 1, this.params.prg);
       }
     }
-    // Pairs where exactly one side added the mask: the other side revealed the seed.
+    // Pairs where exactly one side added the mask: the other side revealed the seed (at unmask
+    // for an excluded neighbour, with its complaint for a rejected one).
     const revealedSeed = (by: ClientId, other: ClientId): Uint8Array => {
-      const seed = this.unmasks.get(by)?.pairSeeds?.find((p) => p.with === other)?.seed;
+      const seed =
+        this.complaintSeeds.get(by)?.get(other) ??
+        this.unmasks.get(by)?.pairSeeds?.find((p) => p.with === other)?.seed;
       if (!seed) this.abort('BELOW_THRESHOLD', `${by} did not reveal its pair seed with ${other}`);
       return seed;
     };

@@ -12,6 +12,7 @@ import {
   type BountySpec,
   type GroupParams,
   type GroupResult,
+  type MaskedInput,
 } from '../../aggregation/index.js';
 import type { EntityManager } from 'typeorm';
 import type { Round, RoundGroup } from '../db/entities.js';
@@ -43,13 +44,16 @@ function isPlainAligned(b: Uint8Array): boolean {
   return b instanceof Uint8Array && !Buffer.isBuffer(b) && b.byteOffset % 4 === 0;
 }
 
+/** A masked input's complaint, stored beside its vector (the `rejects` row). */
+export type Complaint = Pick<MaskedInput, 'rejected' | 'rejectedSeeds'>;
+
 export function toWire(
   stage: AgentStage,
   address: string,
   round: Round,
   group: RoundGroup,
   payload: Buffer | Uint8Array,
-  rejected?: string[],
+  complaint?: Complaint,
 ): unknown {
   if (stage === 'masked') {
     return {
@@ -58,7 +62,7 @@ export function toWire(
       group: groupKey(group),
       client: address,
       vector: isPlainAligned(payload) ? payload : plainBytes(payload),
-      ...(rejected?.length ? { rejected } : {}),
+      ...(complaint?.rejected?.length ? complaint : {}),
     };
   }
   return decodeStored(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
@@ -93,7 +97,7 @@ async function storedMessages(
   stages: AgentStage[],
   held: ReadonlyMap<string, Uint8Array> | undefined,
 ): Promise<
-  { stage: AgentStage; address: string; payload: Buffer | Uint8Array; rejected?: string[] }[]
+  { stage: AgentStage; address: string; payload: Buffer | Uint8Array; complaint?: Complaint }[]
 > {
   const skip = held ? [...held.keys()] : [];
   // A masked input's rejections (stage 3 complaints) are a row of their own beside its vector.
@@ -111,14 +115,14 @@ async function storedMessages(
   const rejects = new Map(
     rows
       .filter((r) => r.stage === REJECTS)
-      .map((r) => [r.address, decodeStored(Buffer.from(r.payload!)) as string[]] as const),
+      .map((r) => [r.address, decodeStored<Complaint>(Buffer.from(r.payload!))] as const),
   );
   return rows
     .filter((r): r is typeof r & { stage: AgentStage } => r.stage !== REJECTS)
     .map((r) => ({
       ...r,
       payload: r.payload ?? held!.get(r.address)!,
-      rejected: r.stage === 'masked' ? rejects.get(r.address) : undefined,
+      complaint: r.stage === 'masked' ? rejects.get(r.address) : undefined,
     }));
 }
 
@@ -200,7 +204,7 @@ export class GroupSessions {
         for (const r of rows) {
           if (r.stage !== st) continue;
           try {
-            await c.session.receive(toWire(st, r.address, round, group, r.payload, r.rejected));
+            await c.session.receive(toWire(st, r.address, round, group, r.payload, r.complaint));
           } catch (err) {
             if (!(err instanceof AggregationError)) throw err;
             if (process.env.TEST_LOG) console.warn('rejected', st, r.address, err.message);

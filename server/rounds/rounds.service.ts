@@ -57,6 +57,7 @@ import {
   groupKey,
   REJECTS,
   roundKey,
+  type Complaint,
   type Outgoing,
 } from './group-session.js';
 
@@ -364,11 +365,23 @@ export class RoundsService implements OnModuleInit {
         samples = s;
         vector = m.vector;
         payload = Buffer.from(m.vector.buffer, m.vector.byteOffset, m.vector.byteLength);
+        const seeds = m.rejectedSeeds ?? [];
+        if (
+          seeds.length !== (m.rejected?.length ?? 0) ||
+          seeds.some((p, k) => p.with !== m.rejected![k])
+        ) {
+          throw new ProtocolError(
+            'BAD_REQUEST',
+            'a complaint carries the pair seed with each rejected neighbour, in order',
+          );
+        }
         if (m.rejected?.length) {
-          // Complaints about undecryptable shares travel with the masked input (SecAgg server).
+          // Complaints about undecryptable shares (with the pair seeds they owe) travel with the
+          // masked input (SecAgg server).
+          const complaint: Complaint = { rejected: m.rejected, rejectedSeeds: m.rejectedSeeds };
           await em.query(
             `INSERT INTO stage_message (group_id, stage, address, payload) VALUES ($1, $2, $3, $4)`,
-            [row.groupId, REJECTS, address, encodeStored(m.rejected)],
+            [row.groupId, REJECTS, address, encodeStored(complaint)],
           );
         }
       } else {
