@@ -11,6 +11,7 @@ import {
   type Provider,
   type Signer,
   Interface,
+  isError,
 } from 'ethers';
 import { BountiesArtifact, ModelRegistryArtifact, RewardTokenArtifact } from './artifacts/index.js';
 import { ChainError, toChainError } from './errors.js';
@@ -115,6 +116,28 @@ function readOnly(c: Contract): Provider {
   return p;
 }
 
+/** How long one `wait()` waits before the receipt is asked for again. */
+const RECEIPT_POLL_MS = 2000;
+
+/**
+ * The transaction's receipt once mined. `wait()` asks for the receipt once and then only on a new
+ * block: when the block holding the transaction was mined between the send and that first look
+ * (an automining dev chain under load) and no other transaction follows, no new block ever comes
+ * and `wait()` never returns. Each `wait()` here gives up after RECEIPT_POLL_MS and the next one
+ * looks again.
+ */
+async function minedReceipt(
+  tx: ContractTransactionResponse,
+): Promise<ContractTransactionReceipt | null> {
+  for (;;) {
+    try {
+      return await tx.wait(1, RECEIPT_POLL_MS);
+    } catch (e) {
+      if (!isError(e, 'TIMEOUT')) throw e;
+    }
+  }
+}
+
 /** Calls a contract method, waits for the receipt, maps reverts to ChainError. */
 async function send(
   c: Contract,
@@ -123,7 +146,7 @@ async function send(
 ): Promise<ContractTransactionReceipt> {
   try {
     const tx = (await c.getFunction(method)(...args)) as ContractTransactionResponse;
-    const receipt = await tx.wait();
+    const receipt = await minedReceipt(tx);
     if (!receipt || receipt.status !== 1)
       throw new ChainError('REVERTED', [], `${method} reverted`);
     return receipt;
