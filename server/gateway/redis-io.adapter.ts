@@ -5,10 +5,11 @@
  * from the same `trust proxy` as Express's `req.ip`, so per-IP limits count the same client.
  */
 import type { IncomingMessage } from 'node:http';
-import type { INestApplicationContext } from '@nestjs/common';
+import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
+import { watchRedis } from '../queue/redis-health.js';
 
 /** Express's compiled `trust proxy`: whether to believe the hop at `addr` (index `i` from us). */
 export type TrustProxy = (addr: string, i: number) => boolean;
@@ -91,8 +92,9 @@ export class RedisIoAdapter extends IoAdapter {
     server.engine.on('connection', (conn) => {
       conn.remoteAddress = clientAddress(conn.request, trustProxy);
     });
-    this.pub = new Redis(this.opts.redisUrl);
-    this.sub = this.pub.duplicate();
+    const log = new Logger('RedisIoAdapter');
+    this.pub = watchRedis(new Redis(this.opts.redisUrl), log, 'Socket.IO publisher');
+    this.sub = watchRedis(this.pub.duplicate(), log, 'Socket.IO subscriber');
     server.adapter(createAdapter(this.pub, this.sub, { key: this.opts.key }));
     return server;
   }

@@ -9,6 +9,7 @@ import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { CONFIG } from '../tokens.js';
 import type { ServerConfig } from '../config.js';
+import { isConnectionError, watchRedis } from './redis-health.js';
 
 export type JobName =
   'open-round' | 'close-stage' | 'aggregate' | 'check-dropout' | 'score' | 'settle';
@@ -26,7 +27,11 @@ export class QueueService implements OnModuleDestroy {
   private readonly handlers = new Map<JobName, Handler>();
 
   constructor(@Inject(CONFIG) private readonly config: ServerConfig) {
-    this.connection = this.watch(new Redis(config.redisUrl!, { maxRetriesPerRequest: null }));
+    this.connection = watchRedis(
+      new Redis(config.redisUrl!, { maxRetriesPerRequest: null }),
+      this.log,
+      'queue',
+    );
     this.queue = new Queue(QUEUE_NAME, {
       connection: this.connection,
       prefix: config.redisPrefix,
@@ -41,27 +46,8 @@ export class QueueService implements OnModuleDestroy {
   }
 
   private fault(err: Error): void {
-    // Connection errors are reported once by `watch`; anything else is a queue fault.
+    // Connection errors are reported once by watchRedis; anything else is a queue fault.
     if (!isConnectionError(err)) this.log.error(err.message);
-  }
-
-  /**
-   * One line when Redis goes away and one when it is back, instead of an error per reconnect
-   * attempt; commands wait meanwhile (no retry limit) and the sweep re-makes what it lost.
-   */
-  private watch(client: Redis): Redis {
-    let down = false;
-    client.on('error', (err: Error) => {
-      if (down) return;
-      down = true;
-      this.log.warn(`Redis unreachable: ${err.message}`);
-    });
-    client.on('ready', () => {
-      if (!down) return;
-      down = false;
-      this.log.log('Redis reachable again');
-    });
-    return client;
   }
 
   register(name: JobName, handler: Handler): void {
@@ -73,8 +59,10 @@ export class QueueService implements OnModuleDestroy {
     const lanes = this.config.lanes;
     if (lanes === 'none' || this.workers.length) return;
     const make = (lanes: JobName[], concurrency: number, queueName: string): Worker => {
-      const connection = this.watch(
+      const connection = watchRedis(
         new Redis(this.config.redisUrl!, { maxRetriesPerRequest: null }),
+        this.log,
+        `worker ${lanes.join(',')}`,
       );
       this.workerConnections.push(connection);
       const w = new Worker(
@@ -194,13 +182,3 @@ export class QueueService implements OnModuleDestroy {
 }
 
 export const SLOW_QUEUE = 'settlement';
-
-function isConnectionError(err: Error): boolean {
-  const code = (err as { code?: string }).code;
-  return (
-    code === 'ECONNREFUSED' ||
-    code === 'ECONNRESET' ||
-    code === 'EPIPE' ||
-    /Connection is closed|connect ETIMEDOUT/.test(err.message)
-  );
-}
