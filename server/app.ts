@@ -161,7 +161,6 @@ export async function startServer(
     maxAge: 600,
   });
   app.useGlobalFilters(new ErrorFilter());
-  app.enableShutdownHooks();
   // Behind a reverse proxy, req.ip (per-IP rate limits) is the client only with trust proxy set.
   app.set('trust proxy', cfg.trustProxy);
   const io = new RedisIoAdapter(app, {

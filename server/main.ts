@@ -9,9 +9,15 @@ const server = await startServer(loadConfig()).catch((e: unknown) => {
   process.stderr.write(`tributary: ${e.message}\n`);
   process.exit(1);
 });
+// The one shutdown path: close() stops Nest, then the embedded services it started (a signal
+// handler of Nest's own would re-raise the signal once Nest is down and leave PostgreSQL running).
+// A second signal exits at once.
+let stopping = false;
 const stop = async () => {
+  if (stopping) process.exit(1);
+  stopping = true;
   await server.close();
   process.exit(0);
 };
-process.once('SIGINT', () => void stop());
-process.once('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
