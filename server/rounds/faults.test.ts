@@ -117,7 +117,7 @@ describe('SIGKILL of the aggregator', () => {
         JOB_LOCK_MS: '2000',
         RATE_LIMITS: 'off',
       },
-      process.env.TEST_LOG,
+      process.env.TEST_LOG ? process.stderr : undefined,
     );
     await srv.start();
     // Read-only view of the aggregator's tables (it owns the schema and its migrations).

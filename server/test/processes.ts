@@ -1,10 +1,10 @@
 /**
  * Fault-test kit: the aggregator in a child process (so that a test can SIGKILL it), a JSON-RPC
  * proxy between the aggregator and the chain that a test can cut or make lose a transaction's
- * reply, and a throwaway redis-server to kill and restart.
+ * reply, a throwaway redis-server to kill and restart, and the two checks every fault case ends
+ * with: the chain's round records counted, and the public audit.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -22,22 +22,19 @@ export interface ServerProcess {
   start(): Promise<void>;
   /** SIGKILL: no shutdown hook runs, jobs stay locked, sockets drop. */
   kill(): Promise<void>;
-  /** SIGTERM and wait (the graceful stop of `npm start`). */
-  stop(): Promise<void>;
 }
 
 /**
- * `node --import tsx server/main.ts` with `env` on top of a clean environment. Output goes to
- * `logFile` (or nowhere), so that a failed case can be read afterwards.
+ * `node --import tsx server/main.ts` with `env` on top of a clean environment; its output goes to
+ * `log` (e.g. process.stderr) or nowhere.
  */
 export async function serverProcess(
   env: Record<string, string>,
-  logFile?: string,
+  log?: NodeJS.WritableStream,
 ): Promise<ServerProcess> {
   const port = Number(env.PORT ?? (await freePort()));
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
-  const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined;
   const exited = (c: ChildProcess) =>
     new Promise<void>((r) =>
       c.exitCode !== null || c.signalCode ? r() : c.once('exit', () => r()),
@@ -55,14 +52,19 @@ export async function serverProcess(
           ...env,
           PORT: String(port),
         },
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', log ? 'pipe' : 'ignore', 'pipe'],
       });
       child = c;
-      c.stdout!.pipe(log ?? createWriteStream('/dev/null'), { end: false });
-      c.stderr!.pipe(log ?? createWriteStream('/dev/null'), { end: false });
+      // The end of stderr names the reason when the process exits before it serves.
+      let tail = '';
+      c.stderr!.on('data', (d: Buffer) => (tail = (tail + d.toString()).slice(-2000)));
+      if (log) {
+        c.stdout!.pipe(log, { end: false });
+        c.stderr!.pipe(log, { end: false });
+      }
       const until = Date.now() + 60_000;
       for (;;) {
-        if (c.exitCode !== null) throw new Error(`aggregator exited with ${c.exitCode}`);
+        if (c.exitCode !== null) throw new Error(`aggregator exited with ${c.exitCode}: ${tail}`);
         const ok = await fetch(`${url}/chain`)
           .then((r) => r.ok)
           .catch(() => false);
@@ -76,13 +78,6 @@ export async function serverProcess(
       const c = child;
       child = undefined;
       c.kill('SIGKILL');
-      await exited(c);
-    },
-    async stop() {
-      if (!child) return;
-      const c = child;
-      child = undefined;
-      c.kill('SIGTERM');
       await exited(c);
     },
   };
