@@ -28,6 +28,11 @@ export class Hub {
     return (await this.ns.in(agentRoom(address)).fetchSockets()).length > 0;
   }
 
+  /** Whether an agent of the bounty is connected to this instance (no round trip to the others). */
+  hasLocal(bountyId: number): boolean {
+    return (this.ns?.adapter.rooms.get(bountyRoom(bountyId))?.size ?? 0) > 0;
+  }
+
   /** Addresses of agents currently connected (on any instance) and in the bounty's room. */
   async connected(bountyId: number): Promise<string[]> {
     if (!this.ns) return [];

@@ -6,8 +6,10 @@
  * each unfinished round needs and makes sure it exists (QueueService.ensure, deterministic ids):
  *   - an agent stage: its close, at the stage's deadline, or now if nobody owes an answer;
  *   - aggregated: `score`; scored: `settle`;
- *   - an open bounty with no round running: `open-round` (it opens only with enough agents online).
+ *   - an open bounty with no round running and an agent connected to this instance: `open-round`
+ *     (it opens only with enough agents online on all instances).
  * Every job checks the round's state under its lock, so one ensured twice does nothing twice.
+ * It runs on every instance, those with no worker lane too (they enqueue, others work the jobs).
  */
 import {
   Inject,
@@ -19,6 +21,7 @@ import {
 import { DataSource } from 'typeorm';
 import type { ServerConfig } from '../config.js';
 import type { AgentStage } from '../db/entities.js';
+import { Hub } from '../gateway/hub.js';
 import { QueueService } from '../queue/queue.service.js';
 import { CONFIG } from '../tokens.js';
 import { RoundsService } from './rounds.service.js';
@@ -37,10 +40,10 @@ export class RecoveryService implements OnApplicationBootstrap, OnModuleDestroy 
     @Inject(CONFIG) private readonly config: ServerConfig,
     @Inject(QueueService) private readonly queue: QueueService,
     @Inject(RoundsService) private readonly rounds: RoundsService,
+    @Inject(Hub) private readonly hub: Hub,
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.config.lanes === 'none') return;
     const tick = () => {
       this.running ??= this.sweep()
         .then(() => undefined)
@@ -98,7 +101,8 @@ export class RecoveryService implements OnApplicationBootstrap, OnModuleDestroy 
       `SELECT b.id FROM bounty b WHERE b.status = 'open'
           AND NOT EXISTS (SELECT 1 FROM round r WHERE r.bounty_id = b.id AND r.state IN (${ACTIVE_SQL}))`,
     )) as { id: number }[];
-    for (const b of idle) this.rounds.scheduleOpen(b.id, 0);
+    // Only where agents of the bounty are connected: a bounty waiting for agents costs nothing.
+    for (const b of idle) if (this.hub.hasLocal(b.id)) this.rounds.scheduleOpen(b.id, 0);
     return fixed;
   }
 }
