@@ -1,25 +1,17 @@
 /**
- * The round state machine: open -> keys -> shares -> masked -> unmask -> aggregated -> scored ->
- * settled, or aborted with a reason. Every transition is a row update under the round's lock; agents'
- * messages are stored before they are acknowledged; stage deadlines are delayed BullMQ jobs that a
- * stage everyone answered promotes. Nothing here lives only in memory.
+ * The round state machine: open -> keys -> shares -> masked -> confirm -> unmask -> aggregated
+ * -> scored -> settled, or aborted with a reason. Every transition is a row update under the
+ * round's lock; agents' messages are stored before they are acknowledged; stage deadlines are
+ * delayed BullMQ jobs that a stage everyone answered promotes. Nothing here lives only in memory.
+ *
+ * A message's path: inbox.ts (checks, storage) -> a stage's close here (group-session.ts runs
+ * the SecAgg server per group) -> fan-out.ts (what each member gets next); opener.ts opens a
+ * round, dropouts.ts marks who left, group-sum.ts closes a group, settlement.service.ts pays.
  */
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { getAddress } from 'ethers';
 import { DataSource, IsNull, Not, type EntityManager } from 'typeorm';
-import {
-  AggregationError,
-  cryptoRng,
-  planGroups,
-  DEFAULT_WEIGHT_CAP,
-  makeQuantConfig,
-  type QuantConfig,
-  defaultGroupParams,
-  specPrg,
-  AdvertiseKeys,
-  MaskedInput,
-  encodeFrame,
-} from '../../aggregation/index.js';
+import { AggregationError, encodeFrame } from '../../aggregation/index.js';
 import type { ServerConfig } from '../config.js';
 import {
   Bounty,
@@ -28,60 +20,31 @@ import {
   Round,
   RoundGroup,
   type AgentStage,
-  type RoundState,
 } from '../db/entities.js';
 import { ProtocolError } from '../errors.js';
 import { AgentKeys } from '../auth/agent-keys.js';
 import { Hub } from '../gateway/hub.js';
-import type { RoundStart } from '../../aggregation/index.js';
 import { paramCount } from '../models/artifact.js';
 import { ModelsService } from '../models/models.service.js';
 import { QueueService } from '../queue/queue.service.js';
 import { CONFIG } from '../tokens.js';
+import { dropOwing, waitingFor } from './dropouts.js';
+import { sendRoundEnd, sendRoundStarts, sendStage } from './fan-out.js';
 import { storeGroupSum } from './group-sum.js';
-import { senderInRound, storeStageMessage } from './inbox.js';
+import { senderInRound, stagePayload, storeComplaint, storeStageMessage } from './inbox.js';
+import { createRound, quantOf, roundStart } from './opener.js';
 import { applyStrategy } from './strategy.js';
-import { encodeStored } from './codec.js';
 import { uniqueTransaction } from './unique.js';
-import {
-  ACTIVE_STATES,
-  AGENT_STAGES_SQL,
-  NEXT,
-  OWED_PROGRESS_SQL,
-  PREV,
-  STAGE_SCHEMA,
-} from './stages.js';
-import {
-  closeStage,
-  GroupSessions,
-  groupKey,
-  REJECTS,
-  roundKey,
-  type Complaint,
-  type Outgoing,
-} from './group-session.js';
+import { ACTIVE_STATES, NEXT, PREV, STAGE_SCHEMA } from './stages.js';
+import { closeStage, GroupSessions, type Outgoing } from './group-session.js';
 
-const ACTIVE = ACTIVE_STATES;
-const SCHEMA = STAGE_SCHEMA;
-/** Advisory-lock namespace for "one round opens at a time per bounty". */
-const OPEN_LOCK = 0x7472;
-/** Largest integer sample weight an update may carry when the spec names no cap. */
-export const DEFAULT_MAX_WEIGHT = DEFAULT_WEIGHT_CAP;
+export { DEFAULT_MAX_WEIGHT, quantOf } from './opener.js';
 
 export interface StageEnvelope {
   roundId: number;
   stage: AgentStage;
   message: unknown;
   samples?: number;
-}
-
-export function quantOf(round: Round): QuantConfig {
-  return makeQuantConfig({
-    clip: round.quant.clip!,
-    maxClients: round.quant.maxClients!,
-    maxWeight: round.quant.maxWeight!,
-    scale: round.quant.scale!,
-  });
 }
 
 @Injectable()
@@ -170,100 +133,16 @@ export class RoundsService implements OnModuleInit {
   }
 
   async openRound(bountyId: number): Promise<void> {
-    const opened = await this.ds.transaction(async (em) => {
-      await em.query('SELECT pg_advisory_xact_lock($1, $2)', [OPEN_LOCK, bountyId]);
-      const bounty = await em.findOneBy(Bounty, { id: bountyId });
-      if (!bounty || bounty.status !== 'open') return null;
-      const last = await em.findOne(Round, { where: { bountyId }, order: { number: 'DESC' } });
-      if (last && ACTIVE.has(last.state)) return null;
-      const done = await em.count(Round, { where: { bountyId, ledgerRound: Not(IsNull()) } });
-      if (done >= bounty.roundsTotal) {
-        await em.update(Bounty, { id: bountyId }, { status: 'finished' });
-        return null;
-      }
-      const members = new Set(
-        (await em.find(BountyMember, { where: { bountyId } })).map((m) => m.address),
-      );
-      const online = (await this.hub.connected(bountyId)).filter((a) => members.has(a));
-      const spec = bounty.spec;
-      if (online.length < Math.max(3, spec.minParticipants)) return null;
-      // One group drawing for the aggregator and the simulation (aggregation's planGroups), with
-      // every choice from a CSPRNG so that join order cannot steer who is grouped with whom.
-      const minGroupSize = Math.max(3, spec.minGroupSize);
-      if (online.length < minGroupSize) return null;
-      const groups = planGroups(online, {
-        minGroupSize,
-        maxGroups: spec.maxGroups,
-        rng: cryptoRng(),
-      });
-      if (groups.length === 0) return null;
-      const model = await this.models.latest(bountyId, em);
-      if (!model) throw new Error(`bounty ${bountyId} has no initial model`);
-      const maxClients = Math.max(...groups.map((g) => g.length));
-      const q = makeQuantConfig({
-        clip: spec.clip,
-        maxClients,
-        maxWeight: spec.weightCap ?? DEFAULT_MAX_WEIGHT,
-      });
-      const now = Date.now();
-      // A plaintext round (benchmarks) opens at the masked stage: no keys, shares or unmask.
-      const first: AgentStage = this.plaintext(spec) ? 'masked' : 'keys';
-      const deadline = now + this.stageMs(first);
-      const round = await em.save(
-        em.create(Round, {
-          bountyId,
-          number: (last?.number ?? 0) + 1,
-          state: first,
-          abortReason: null,
-          modelVersion: model.version,
-          quant: { clip: q.clip, scale: q.scale, maxClients: q.maxClients, maxWeight: q.maxWeight },
-          stageDeadline: new Date(deadline),
-          timing: { open: now, [first]: now },
-          scoring: null,
-          ledgerRound: null,
-        }),
-      );
-      const rows: RoundGroup[] = [];
-      for (let i = 0; i < groups.length; i++) {
-        const members = [...groups[i]!].sort();
-        const p = defaultGroupParams(members.length);
-        rows.push(
-          await em.save(
-            em.create(RoundGroup, {
-              roundId: round.id,
-              index: i,
-              members,
-              threshold: p.threshold,
-              neighbours: p.neighbours,
-              state: 'active',
-              dropReason: null,
-              survivors: [],
-              sum: null,
-              weight: 0,
-              sumHash: null,
-              offenders: [],
-            }),
-          ),
-        );
-      }
-      await em.insert(
-        Participant,
-        rows.flatMap((g) =>
-          g.members.map((address) => ({
-            roundId: round.id,
-            address,
-            groupId: g.id,
-            progress: PREV[first],
-            samples: 0,
-            score: null,
-            reward: null,
-          })),
-        ),
-      );
-      return { round, groups: rows, bounty, deadline, first };
-    });
+    const opened = await this.ds.transaction((em) =>
+      createRound(em, bountyId, {
+        online: (id) => this.hub.connected(id),
+        latestVersion: async (id, m) => (await this.models.latest(id, m))?.version,
+        stageMs: (stage) => this.stageMs(stage),
+        plaintext: (spec) => this.plaintext(spec),
+      }),
+    );
     if (!opened) return;
-    const { round, groups, bounty, deadline, first } = opened;
+    const { round, groups, bounty, first } = opened;
     this.log.log(
       `bounty ${bountyId} round ${round.number}: ${groups.map((g) => g.members.length).join('+')} agents`,
     );
@@ -273,44 +152,7 @@ export class RoundsService implements OnModuleInit {
       `close-${round.id}-${first}`,
       { delay: this.stageMs(first) },
     );
-    for (const g of groups) {
-      for (const address of g.members)
-        this.hub.toAgent(address, 'round', this.roundStart(bounty, round, g, address, deadline));
-    }
-  }
-
-  private roundStart(
-    bounty: Bounty,
-    round: Round,
-    g: RoundGroup,
-    address: string,
-    deadline: number,
-  ): RoundStart {
-    return {
-      roundId: round.id,
-      bountyId: bounty.id,
-      round: round.number,
-      modelVersion: round.modelVersion,
-      modelUrl: `/models/${bounty.id}/versions/${round.modelVersion}/model.json`,
-      group: {
-        index: g.index,
-        members: g.members,
-        threshold: g.threshold,
-        myId: g.members.indexOf(address) + 1,
-        // SecAgg+ parameters every member must agree on.
-        ...{
-          neighbours: g.neighbours,
-          key: groupKey(g),
-          round: roundKey(round),
-          dim: paramCount(bounty.spec) + 1,
-          prg: specPrg(bounty.spec),
-        },
-      },
-      quant: quantOf(round),
-      train: bounty.spec.train,
-      deadline,
-      ...(this.plaintext(bounty.spec) ? { plaintext: true as const } : {}),
-    };
+    sendRoundStarts(this.hub, opened, this.plaintext(bounty.spec));
   }
 
   // ---------------------------------------------------------------- stage messages
@@ -318,7 +160,7 @@ export class RoundsService implements OnModuleInit {
   async accept(addressIn: string, env: StageEnvelope): Promise<void> {
     const address = getAddress(addressIn);
     const { roundId, stage } = env;
-    const parsed = SCHEMA[stage].safeParse(env.message);
+    const parsed = STAGE_SCHEMA[stage].safeParse(env.message);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new ProtocolError(
@@ -331,73 +173,24 @@ export class RoundsService implements OnModuleInit {
     let groupId = 0;
     let bountyId = 0;
     await uniqueTransaction(this.ds, async (em) => {
-      // The round, the sender's place in it and the checks every stage shares: inbox.ts.
+      // The round, the sender's place in it and the checks every stage shares, then the
+      // stage's own checks: inbox.ts.
       const row = await senderInRound(em, roundId, address, stage, msg);
-      groupId = row.groupId!;
+      groupId = row.groupId;
       bountyId = row.bountyId;
-      let samples: number | null = null;
-      let payload: Buffer;
-      if (stage === 'keys') {
-        const m = msg as AdvertiseKeys;
-        if (!this.agentKeys.keysSigned(row.bountyId, address, m)) {
-          throw new ProtocolError(
-            'BAD_SIGNATURE',
-            'advertised keys are not signed by a key the agent’s wallet certified for this bounty',
-          );
-        }
-        payload = encodeStored(m);
-      } else if (stage === 'masked') {
-        const m = msg as MaskedInput;
-        const dim = await this.dimOf(em, row.bountyId);
-        if (m.vector.byteLength !== dim * 4) {
-          throw new ProtocolError(
-            'VECTOR_LENGTH',
-            `masked input of ${m.vector.byteLength} bytes, round wants ${dim * 4}`,
-          );
-        }
-        const s = env.samples;
-        if (typeof s !== 'number' || !Number.isInteger(s) || s < 1 || s > row.quant.maxWeight!) {
-          throw new ProtocolError(
-            'BAD_REQUEST',
-            `samples must be an integer in [1, ${row.quant.maxWeight}]`,
-          );
-        }
-        samples = s;
-        vector = m.vector;
-        payload = Buffer.from(m.vector.buffer, m.vector.byteOffset, m.vector.byteLength);
-        const seeds = m.rejectedSeeds ?? [];
-        if (
-          seeds.length !== (m.rejected?.length ?? 0) ||
-          seeds.some((p, k) => p.with !== m.rejected![k])
-        ) {
-          throw new ProtocolError(
-            'BAD_REQUEST',
-            'a complaint carries the pair seed with each rejected neighbour, in order',
-          );
-        }
-        if (m.rejected?.length) {
-          // Complaints about undecryptable shares (with the pair seeds they owe) travel with the
-          // masked input (SecAgg server).
-          const complaint: Complaint = { rejected: m.rejected, rejectedSeeds: m.rejectedSeeds };
-          await em.query(
-            `INSERT INTO stage_message (group_id, stage, address, payload) VALUES ($1, $2, $3, $4)`,
-            [row.groupId, REJECTS, address, encodeStored(complaint)],
-          );
-        }
-      } else {
-        payload = encodeStored(msg);
-      }
-      await storeStageMessage(em, roundId, groupId, stage, address, payload, samples);
+      const p = stagePayload(stage, msg, row, env, {
+        dim: stage === 'masked' ? await this.dimOf(em, row.bountyId) : 0,
+        keysSigned: (m) => this.agentKeys.keysSigned(row.bountyId, address, m),
+      });
+      vector = p.vector;
+      if (p.complaint) await storeComplaint(em, groupId, address, p.complaint);
+      await storeStageMessage(em, roundId, groupId, stage, address, p.payload, p.samples);
     });
     // Kept in memory too, so the stage's close need not read it back from Postgres.
     if (vector) this.sessions.holdMasked({ id: roundId, bountyId }, groupId, address, vector);
     // Counted after commit: two last answers committing together both see zero (a harmless
     // double close), never neither.
-    const [{ waiting }] = (await this.ds.query(
-      `SELECT count(*)::int AS waiting FROM participant WHERE round_id = $1 AND progress = $2`,
-      [roundId, PREV[stage]],
-    )) as { waiting: number }[];
-    if (waiting === 0) await this.closeNow(roundId, stage);
+    if ((await waitingFor(this.ds, roundId, stage)) === 0) await this.closeNow(roundId, stage);
   }
 
   scheduleDropoutCheck(address: string): void {
@@ -415,27 +208,10 @@ export class RoundsService implements OnModuleInit {
    */
   async checkDropout(address: string): Promise<void> {
     if (await this.hub.isOnline(address)) return;
-    const rows = (await this.ds.query(
-      `SELECT r.id, r.state FROM participant p JOIN round r ON r.id = p.round_id
-        WHERE p.address = $1 AND r.state IN (${AGENT_STAGES_SQL})
-          AND p.progress = ${OWED_PROGRESS_SQL}`,
-      [address],
-    )) as { id: number; state: AgentStage }[];
-    for (const r of rows) {
-      // TypeORM returns [rows, count] for an UPDATE.
-      const [, changed] = (await this.ds.query(
-        `UPDATE participant p SET progress = 'dropped' FROM round r
-          WHERE p.round_id = $1 AND p.address = $2 AND r.id = p.round_id AND r.state = $3
-            AND p.progress = $4`,
-        [r.id, address, r.state, PREV[r.state]],
-      )) as [unknown[], number];
-      if (!changed) continue;
-      this.log.warn(`round ${r.id}: ${address} dropped in stage ${r.state}`);
-      const [{ waiting }] = (await this.ds.query(
-        `SELECT count(*)::int AS waiting FROM participant WHERE round_id = $1 AND progress = $2`,
-        [r.id, PREV[r.state]],
-      )) as { waiting: number }[];
-      if (waiting === 0) await this.closeNow(r.id, r.state);
+    for (const r of await dropOwing(this.ds, address)) {
+      this.log.warn(`round ${r.roundId}: ${address} dropped in stage ${r.stage}`);
+      if ((await waitingFor(this.ds, r.roundId, r.stage)) === 0)
+        await this.closeNow(r.roundId, r.stage);
     }
   }
 
@@ -514,18 +290,7 @@ export class RoundsService implements OnModuleInit {
       `close-${roundId}-${result.next}`,
       { delay: this.stageMs(result.next) },
     );
-    // Members of a group often get the same message (the roster): encode it once.
-    const frames = new Map<unknown, Uint8Array>();
-    for (const o of result.out) {
-      let payload = frames.get(o.payload);
-      if (!payload) frames.set(o.payload, (payload = encodeFrame(o.payload)));
-      this.hub.toAgent(o.address, 'stage', {
-        roundId,
-        stage: result.next,
-        payload,
-        deadline: result.deadline,
-      });
-    }
+    sendStage(this.hub, roundId, result.next, result.out, result.deadline);
     void this.recheckOffline(
       result.round.bountyId,
       result.out.map((o) => o.address),
@@ -573,17 +338,8 @@ export class RoundsService implements OnModuleInit {
 
   private afterAbort(round: Round): void {
     this.log.warn(`round ${round.id} aborted`);
-    void this.notifyRoundEnd(round.id, 'aborted');
+    void sendRoundEnd(this.ds, this.hub, round.id, 'aborted');
     this.scheduleOpen(round.bountyId, 1000);
-  }
-
-  private async notifyRoundEnd(roundId: number, state: RoundState, reason?: string): Promise<void> {
-    const ps = await this.ds.getRepository(Participant).findBy({ roundId });
-    this.hub.toAgents(
-      ps.map((p) => p.address),
-      'round-end',
-      { roundId, state, reason },
-    );
   }
 
   // ---------------------------------------------------------------- aggregation
@@ -679,7 +435,7 @@ export class RoundsService implements OnModuleInit {
     this.log.log(
       `bounty ${round.bountyId} round ${round.number} aggregated -> model v${published.version}`,
     );
-    void this.notifyRoundEnd(roundId, 'aggregated');
+    void sendRoundEnd(this.ds, this.hub, roundId, 'aggregated');
     // Scoring and settlement run behind the next round; the next round opens now.
     await this.queue.add('score', { roundId }, `score-${roundId}`);
     this.scheduleOpen(round.bountyId, 0);
@@ -693,14 +449,18 @@ export class RoundsService implements OnModuleInit {
     const round = await this.ds
       .getRepository(Round)
       .findOne({ where: { bountyId }, order: { number: 'DESC' } });
-    if (!round || !ACTIVE.has(round.state)) return;
+    if (!round || !ACTIVE_STATES.has(round.state)) return;
     const p = await this.ds.getRepository(Participant).findOneBy({ roundId: round.id, address });
     if (!p || p.progress === 'dropped') return;
     const bounty = await this.ds.getRepository(Bounty).findOneByOrFail({ id: bountyId });
     const g = await this.ds.getRepository(RoundGroup).findOneByOrFail({ id: p.groupId });
     if (g.state !== 'active') return;
     const deadline = round.stageDeadline?.getTime() ?? Date.now();
-    this.hub.toAgent(address, 'round', this.roundStart(bounty, round, g, address, deadline));
+    this.hub.toAgent(
+      address,
+      'round',
+      roundStart(bounty, round, g, address, deadline, this.plaintext(bounty.spec)),
+    );
     const stage = round.state as AgentStage;
     if (stage === 'keys' || p.progress !== PREV[stage] || this.plaintext(bounty.spec)) return;
     const { last } = await this.sessions.upTo(this.ds.manager, round, g, bounty.spec, stage, {
