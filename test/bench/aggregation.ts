@@ -5,7 +5,9 @@
  * - keystream_ms_aes_128_ctr, keystream_ms_chacha20: raw keystream of 4(d + 1) bytes from
  *   node:crypto for each mask PRG candidate, best of repeats taken alternately (the order flips
  *   each repeat); prg_keystream_speedup = the other candidate's / the chosen one's (`prg`, the
- *   PRG new bounties name). Every figure below uses the chosen PRG.
+ *   PRG new bounties name). keystream_add_ms_*: the same keystream added into a vector
+ *   (WordAccumulator.addKeystream, what clients and the server pay per mask), taken in the same
+ *   alternation. Every figure below uses the chosen PRG.
  * - mask_vs_keystream: a client's masking time per expanded keystream (self mask + one per
  *   neighbour, including opening shares, key agreement and copying) / raw keystream of the same
  *   PRG, 4(d + 1) bytes from node:crypto, the physical floor.
@@ -194,19 +196,25 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
 
   // ---- the PRG candidates' raw keystreams, alternately ---------------------------------
   const best = new Map<PrgName, number>(PRG_NAMES.map((p) => [p, Infinity]));
+  const bestAdd = new Map<PrgName, number>(PRG_NAMES.map((p) => [p, Infinity]));
+  const into = new WordAccumulator(D + 1);
   for (const p of PRG_NAMES) rawKeystream(D + 1, p); // warm-up
   for (let r = 0; r < (quick ? 15 : 60); r++) {
     const order = r % 2 ? [...PRG_NAMES].reverse() : PRG_NAMES;
     for (const p of order) {
       const [t] = timed(() => rawKeystream(D + 1, p));
       best.set(p, Math.min(best.get(p)!, t));
+      const seed = randomBytes(32);
+      const [ta] = timed(() => into.addKeystream(seed, 1, p));
+      bestAdd.set(p, Math.min(bestAdd.get(p)!, ta));
     }
   }
   const other = PRG_NAMES.find((p) => p !== PRG)!;
   const candidates: BenchResult = { prg: PRG };
-  for (const p of PRG_NAMES)
-    candidates[`keystream_ms_${p.replace(/-/g, '_')}`] = +best.get(p)!.toFixed(3);
+  const key = (p: PrgName) => p.replace(/-/g, '_');
+  for (const p of PRG_NAMES) candidates[`keystream_ms_${key(p)}`] = +best.get(p)!.toFixed(3);
   candidates.prg_keystream_speedup = +(best.get(other)! / best.get(PRG)!).toFixed(3);
+  for (const p of PRG_NAMES) candidates[`keystream_add_ms_${key(p)}`] = +bestAdd.get(p)!.toFixed(3);
 
   // ---- client masking vs raw keystream -------------------------------------------------
   const groupSize = 13; // what planGroups forms for 100 clients in 8 groups
