@@ -85,16 +85,25 @@ describe('an agent refuses a round that breaks the bounty spec', () => {
     });
   }
 
-  it('a plaintext round (benchmarks only): SPEC_MISMATCH, and no update is sent', async () => {
-    const events: AgentEvent[] = [];
-    const agent = new ProtocolAgent({
+  /** An agent of bounty 1 on this aggregator, recording its events; `spec` is what it checks against. */
+  function lyingTarget(
+    events: AgentEvent[],
+    opts: { wallet?: ReturnType<typeof Wallet.createRandom>; spec?: BountySpec } = {},
+  ): ProtocolAgent {
+    return new ProtocolAgent({
       serverUrl: url,
-      wallet: Wallet.createRandom() as unknown as Wallet,
+      wallet: (opts.wallet ?? Wallet.createRandom()) as unknown as Wallet,
       bountyId: 1,
       reconnect: false,
+      ...(opts.spec ? { spec: opts.spec } : {}),
       train: async () => ({ delta: new Float32Array(3), samples: 1 }),
       onEvent: (e) => events.push(e),
     });
+  }
+
+  it('a plaintext round (benchmarks only): SPEC_MISMATCH, and no update is sent', async () => {
+    const events: AgentEvent[] = [];
+    const agent = lyingTarget(events);
     received.length = 0;
     try {
       await agent.start();
@@ -119,14 +128,7 @@ describe('an agent refuses a round that breaks the bounty spec', () => {
 
   it('a malformed round announcement: BAD_MESSAGE, and nothing is sent', async () => {
     const events: AgentEvent[] = [];
-    const agent = new ProtocolAgent({
-      serverUrl: url,
-      wallet: Wallet.createRandom() as unknown as Wallet,
-      bountyId: 1,
-      reconnect: false,
-      train: async () => ({ delta: new Float32Array(3), samples: 1 }),
-      onEvent: (e) => events.push(e),
-    });
+    const agent = lyingTarget(events);
     received.length = 0;
     try {
       await agent.start();
@@ -153,15 +155,7 @@ describe('an agent refuses a round that breaks the bounty spec', () => {
 
   it('a PRG other than the spec’s: SPEC_MISMATCH, and no keys are sent', async () => {
     const events: AgentEvent[] = [];
-    const agent = new ProtocolAgent({
-      serverUrl: url,
-      wallet: Wallet.createRandom() as unknown as Wallet,
-      bountyId: 1,
-      reconnect: false,
-      spec,
-      train: async () => ({ delta: new Float32Array(3), samples: 1 }),
-      onEvent: (e) => events.push(e),
-    });
+    const agent = lyingTarget(events, { spec });
     received.length = 0;
     try {
       await agent.start();
@@ -187,15 +181,7 @@ describe('an agent refuses a round that breaks the bounty spec', () => {
   it('a threshold below the spec’s: SPEC_MISMATCH, and no keys are sent', async () => {
     const events: AgentEvent[] = [];
     const wallet = Wallet.createRandom();
-    const agent = new ProtocolAgent({
-      serverUrl: url,
-      wallet: wallet as unknown as Wallet,
-      bountyId: 1,
-      reconnect: false,
-      spec,
-      train: async () => ({ delta: new Float32Array(3), samples: 1 }),
-      onEvent: (e) => events.push(e),
-    });
+    const agent = lyingTarget(events, { wallet, spec });
     try {
       await agent.start();
       const members = [
