@@ -6,6 +6,7 @@
  * gave are sent again from a cache (the server acknowledges duplicates).
  */
 import { getAddress, hexlify, type Wallet } from 'ethers';
+import pRetry from 'p-retry';
 import { io, type Socket } from 'socket.io-client';
 import {
   AggregationError,
@@ -115,6 +116,20 @@ export class ProtocolError extends Error {
     super(`${code}: ${message}`);
   }
 }
+
+/**
+ * Failures worth another try, a moment later: the aggregator restarting or briefly overloaded
+ * (no connection, a 5xx, an acknowledgement that timed out, `INTERNAL`, `RATE_LIMITED`). A
+ * refusal (any other code) is final. Stage messages are idempotent: a retried one that had
+ * been stored comes back `DUPLICATE`, which counts as delivered.
+ */
+function transient(err: unknown): boolean {
+  if (err instanceof ProtocolError) return err.code === 'INTERNAL' || err.code === 'RATE_LIMITED';
+  return true;
+}
+
+/** About 8 s of retries (0.25, 0.5, 1, 2, 4 s apart): longer than a restart, shorter than a stage. */
+const RETRY = { retries: 5, minTimeout: 250, factor: 2, maxTimeout: 4000 } as const;
 
 export class ProtocolAgent {
   readonly address: string;
@@ -294,13 +309,25 @@ export class ProtocolAgent {
     return res;
   }
 
-  private async fetchModel(url: string): Promise<{ weights: Float32Array; modelJson: unknown }> {
+  /** The round's model version; retried while the aggregator is unreachable or answers 5xx. */
+  private fetchModel(url: string): Promise<{ weights: Float32Array; modelJson: unknown }> {
+    return pRetry(() => this.fetchModelOnce(url), {
+      ...RETRY,
+      shouldRetry: ({ error }) => transient(error),
+    });
+  }
+
+  private async fetchModelOnce(
+    url: string,
+  ): Promise<{ weights: Float32Array; modelJson: unknown }> {
     const base = `${this.opts.serverUrl}${url}`;
     const headers = await this.downloadHeaders(url);
     const [j, w] = await Promise.all([
       fetch(base, { headers }),
       fetch(base.replace(/model\.json$/, 'weights.bin'), { headers }),
     ]);
+    if (j.status >= 500 || w.status >= 500)
+      throw new Error(`model download: the aggregator answered ${j.status}/${w.status}`);
     if (!j.ok || !w.ok)
       throw new ProtocolError('NOT_FOUND', `model download failed: ${j.status}/${w.status}`);
     const buf = new Uint8Array(await w.arrayBuffer());
@@ -448,12 +475,17 @@ export class ProtocolAgent {
     message: unknown,
     samples?: number,
   ): Promise<void> {
+    const body = {
+      roundId,
+      stage,
+      message: encodeFrame(message),
+      samples: stage === 'masked' ? samples : undefined,
+    };
     try {
-      await this.request('stage', {
-        roundId,
-        stage,
-        message: encodeFrame(message),
-        samples: stage === 'masked' ? samples : undefined,
+      // Retried while connected; after a reconnect every unanswered stage is sent again anyway.
+      await pRetry(() => this.request('stage', body), {
+        ...RETRY,
+        shouldRetry: ({ error }) => transient(error) && this.socket?.connected === true,
       });
       this.emit({ type: 'sent', roundId, stage });
     } catch (err) {
