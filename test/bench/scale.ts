@@ -158,6 +158,8 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
   const SOAK_N = quick ? 16 : 40;
   const SOAK_ROUNDS = quick ? 8 : 50;
   const RSS_FROM = 5;
+  // SCALE_PARTS=round runs only some parts (for profiling); the figures need all three.
+  const parts = new Set((process.env.SCALE_PARTS ?? 'hold,round,soak').split(','));
   const t0 = Date.now();
   const out: BenchResult = { load_avg_1m_at_start: +loadavg()[0]!.toFixed(2) };
   const chain: Chain = await startLocalChain(CONN + 2);
@@ -172,6 +174,13 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
     CHAIN_RPC_URL: chain.url!,
     COORDINATOR_KEY: chain.keys![0]!,
     CONTRACT_ADDRESSES: JSON.stringify(chain.addresses),
+    // Every agent shares one process and the servers' 2 cores, so a stage of 200 takes longer
+    // than on agents' own machines: 60 s a stage (as the round benchmark), not 10 s.
+    STAGE_KEYS_MS: '60000',
+    STAGE_SHARES_MS: '60000',
+    STAGE_MASKED_MS: '60000',
+    STAGE_CONFIRM_MS: '60000',
+    STAGE_UNMASK_MS: '60000',
   };
   const servers: Server[] = [];
   const hosts: Host[] = [];
@@ -210,152 +219,158 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
     };
 
     // ------------------------------------------------------------ hold
-    // No round opens: the spec wants more participants than there are.
-    const holdBounty = await sponsor(CONN, 1, { minParticipants: CONN + 1 });
-    // Two steps, so that what the first connections bring once (code loaded, pools, caches) is
-    // not counted per connection: RSS with a fifth of them held, then with all of them.
-    const first = Math.round(CONN / 5);
-    const hold = startHost({
-      PHASE: 'hold',
-      SERVER_URLS: urls,
-      BOUNTY_ID: String(holdBounty),
-      AGENT_KEYS: JSON.stringify(agentKeys),
-      FIRST: String(first),
-    });
-    hosts.push(hold);
-    /** The serving instances' RSS, median of samples over 5 s. */
-    const settledRss = async () => {
-      const xs: number[] = [];
-      for (let i = 0; i < 10; i++) {
-        xs.push(rssMb(a.pid) + rssMb(b.pid));
-        await new Promise((r) => setTimeout(r, 500));
-      }
-      return percentile(xs, 50);
-    };
-    await waitFor(async () => hold.started === first || hold.child.exitCode !== null, 300_000);
-    const rssFirst = await settledRss();
-    const heldFirst = hold.held;
-    const tHold = Date.now();
-    hold.child.stdin!.write('go\n');
-    await waitFor(async () => hold.started === CONN || hold.child.exitCode !== null, 900_000);
-    out.signin_join_per_s = +((CONN - first) / ((Date.now() - tHold) / 1000)).toFixed(1);
-    // Held: every socket stays connected while RSS is sampled (5 s), then 5 s more.
-    const rssAll = await settledRss();
-    await new Promise((r) => setTimeout(r, 5_000));
-    out.connections_held = hold.held;
-    out.rss_mb_servers_at_first = +rssFirst.toFixed(1);
-    out.rss_mb_servers_held = +rssAll.toFixed(1);
-    out.rss_mb_per_1000_conn = +(
-      ((rssAll - rssFirst) / Math.max(1, hold.held - heldFirst)) *
-      1000
-    ).toFixed(1);
-    await hold.stop();
-    hostErrors(hold);
+    if (parts.has('hold')) {
+      // No round opens: the spec wants more participants than there are.
+      const holdBounty = await sponsor(CONN, 1, { minParticipants: CONN + 1 });
+      // Two steps, so that what the first connections bring once (code loaded, pools, caches) is
+      // not counted per connection: RSS with a fifth of them held, then with all of them.
+      const first = Math.round(CONN / 5);
+      const hold = startHost({
+        PHASE: 'hold',
+        SERVER_URLS: urls,
+        BOUNTY_ID: String(holdBounty),
+        AGENT_KEYS: JSON.stringify(agentKeys),
+        FIRST: String(first),
+      });
+      hosts.push(hold);
+      /** The serving instances' RSS, median of samples over 5 s. */
+      const settledRss = async () => {
+        const xs: number[] = [];
+        for (let i = 0; i < 10; i++) {
+          xs.push(rssMb(a.pid) + rssMb(b.pid));
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        return percentile(xs, 50);
+      };
+      await waitFor(async () => hold.started === first || hold.child.exitCode !== null, 300_000);
+      const rssFirst = await settledRss();
+      const heldFirst = hold.held;
+      const tHold = Date.now();
+      hold.child.stdin!.write('go\n');
+      await waitFor(async () => hold.started === CONN || hold.child.exitCode !== null, 900_000);
+      out.signin_join_per_s = +((CONN - first) / ((Date.now() - tHold) / 1000)).toFixed(1);
+      // Held: every socket stays connected while RSS is sampled (5 s), then 5 s more.
+      const rssAll = await settledRss();
+      await new Promise((r) => setTimeout(r, 5_000));
+      out.connections_held = hold.held;
+      out.rss_mb_servers_at_first = +rssFirst.toFixed(1);
+      out.rss_mb_servers_held = +rssAll.toFixed(1);
+      out.rss_mb_per_1000_conn = +(
+        ((rssAll - rssFirst) / Math.max(1, hold.held - heldFirst)) *
+        1000
+      ).toFixed(1);
+      await hold.stop();
+      hostErrors(hold);
+    }
 
     // ------------------------------------------------------------ one large round
-    const roundBounty = await sponsor(ROUND_N, 1, { minParticipants: ROUND_N, maxGroups: 8 });
-    const big = startHost({
-      PHASE: 'round',
-      SERVER_URLS: urls,
-      BOUNTY_ID: String(roundBounty),
-      AGENT_KEYS: JSON.stringify(agentKeys.slice(0, ROUND_N)),
-    });
-    hosts.push(big);
-    await waitFor(
-      async () =>
-        (
-          await q<{ c: number }>(
-            `SELECT count(*)::int AS c FROM round WHERE bounty_id = $1 AND state = 'settled'`,
-            [roundBounty],
-          )
-        )[0]!.c === 1,
-      600_000,
-    );
-    const [r] = await q<{ id: number; timing: Record<string, number> }>(
-      `SELECT id, timing FROM round WHERE bounty_id = $1 AND number = 1`,
-      [roundBounty],
-    );
-    const summed = await q<{ n: number }>(
-      `SELECT coalesce(sum(cardinality(survivors)), 0)::int AS n FROM round_group WHERE round_id = $1 AND state = 'aggregated'`,
-      [r!.id],
-    );
-    out.round_agents = summed[0]!.n;
-    const [recorded] = await chain.contracts.bounties.recordedRounds(BigInt(roundBounty));
-    out.round_contributions_on_chain = recorded?.contributions.length ?? 0;
-    out.stage_p50_ms = +percentile(big.latencies, 50).toFixed(1);
-    out.stage_p99_ms = +percentile(big.latencies, 99).toFixed(1);
-    out.stage_messages = big.latencies.length;
-    const t = r!.timing;
-    out.round_open_to_published_s = +((t.published! - t.open!) / 1000).toFixed(2);
-    out.stage_keys_s = +((t.shares! - t.keys!) / 1000).toFixed(2);
-    out.stage_shares_s = +((t.masked! - t.shares!) / 1000).toFixed(2);
-    out.stage_masked_s = +((t.confirm! - t.masked!) / 1000).toFixed(2);
-    out.stage_confirm_s = +((t.unmask! - t.confirm!) / 1000).toFixed(2);
-    out.stage_unmask_aggregate_s = +((t.published! - t.unmask!) / 1000).toFixed(2);
-    await waitFor(async () => big.rewards >= ROUND_N, 30_000).catch(() => undefined);
-    out.round_rewards_received = big.rewards;
-    await big.stop();
-    hostErrors(big);
+    if (parts.has('round')) {
+      const roundBounty = await sponsor(ROUND_N, 1, { minParticipants: ROUND_N, maxGroups: 8 });
+      const big = startHost({
+        PHASE: 'round',
+        SERVER_URLS: urls,
+        BOUNTY_ID: String(roundBounty),
+        AGENT_KEYS: JSON.stringify(agentKeys.slice(0, ROUND_N)),
+      });
+      hosts.push(big);
+      await waitFor(
+        async () =>
+          (
+            await q<{ c: number }>(
+              `SELECT count(*)::int AS c FROM round WHERE bounty_id = $1 AND state IN ('settled', 'aborted')`,
+              [roundBounty],
+            )
+          )[0]!.c === 1,
+        600_000,
+      );
+      const [r] = await q<{ id: number; timing: Record<string, number> }>(
+        `SELECT id, timing FROM round WHERE bounty_id = $1 AND number = 1`,
+        [roundBounty],
+      );
+      const summed = await q<{ n: number }>(
+        `SELECT coalesce(sum(cardinality(survivors)), 0)::int AS n FROM round_group WHERE round_id = $1 AND state = 'aggregated'`,
+        [r!.id],
+      );
+      out.round_agents = summed[0]!.n;
+      const [recorded] = await chain.contracts.bounties.recordedRounds(BigInt(roundBounty));
+      out.round_contributions_on_chain = recorded?.contributions.length ?? 0;
+      out.stage_p50_ms = +percentile(big.latencies, 50).toFixed(1);
+      out.stage_p99_ms = +percentile(big.latencies, 99).toFixed(1);
+      out.stage_messages = big.latencies.length;
+      const t = r!.timing;
+      out.round_open_to_published_s = +((t.published! - t.open!) / 1000).toFixed(2);
+      out.stage_keys_s = +((t.shares! - t.keys!) / 1000).toFixed(2);
+      out.stage_shares_s = +((t.masked! - t.shares!) / 1000).toFixed(2);
+      out.stage_masked_s = +((t.confirm! - t.masked!) / 1000).toFixed(2);
+      out.stage_confirm_s = +((t.unmask! - t.confirm!) / 1000).toFixed(2);
+      out.stage_unmask_aggregate_s = +((t.published! - t.unmask!) / 1000).toFixed(2);
+      await waitFor(async () => big.rewards >= ROUND_N, 30_000).catch(() => undefined);
+      out.round_rewards_received = big.rewards;
+      await big.stop();
+      hostErrors(big);
+    }
 
     // ------------------------------------------------------------ soak with dropouts
-    const soakBounty = await sponsor(SOAK_N, SOAK_ROUNDS, {
-      minParticipants: Math.ceil(SOAK_N / 2),
-      maxGroups: 4,
-      minGroupSize: 5,
-    });
-    const soak = startHost({
-      PHASE: 'soak',
-      SERVER_URLS: urls,
-      BOUNTY_ID: String(soakBounty),
-      AGENT_KEYS: JSON.stringify(agentKeys.slice(0, SOAK_N)),
-      DROP_P: '0.1',
-      ROUNDS: String(SOAK_ROUNDS),
-    });
-    hosts.push(soak);
-    const rssAt = new Map<number, number>();
-    const tSoak = Date.now();
-    await waitFor(async () => {
-      const rows = await q<{ ledger_round: number }>(
-        `SELECT ledger_round FROM round WHERE bounty_id = $1 AND state = 'settled'`,
+    if (parts.has('soak')) {
+      const soakBounty = await sponsor(SOAK_N, SOAK_ROUNDS, {
+        minParticipants: Math.ceil(SOAK_N / 2),
+        maxGroups: 4,
+        minGroupSize: 5,
+      });
+      const soak = startHost({
+        PHASE: 'soak',
+        SERVER_URLS: urls,
+        BOUNTY_ID: String(soakBounty),
+        AGENT_KEYS: JSON.stringify(agentKeys.slice(0, SOAK_N)),
+        DROP_P: '0.1',
+        ROUNDS: String(SOAK_ROUNDS),
+      });
+      hosts.push(soak);
+      const rssAt = new Map<number, number>();
+      const tSoak = Date.now();
+      await waitFor(async () => {
+        const rows = await q<{ ledger_round: number }>(
+          `SELECT ledger_round FROM round WHERE bounty_id = $1 AND state = 'settled'`,
+          [soakBounty],
+        );
+        for (const row of rows) {
+          if (!rssAt.has(row.ledger_round))
+            rssAt.set(
+              row.ledger_round,
+              servers.reduce((s, x) => s + rssMb(x.pid), 0),
+            );
+        }
+        return rows.length >= SOAK_ROUNDS || soak.child.exitCode !== null;
+      }, 1_500_000);
+      out.soak_s = +((Date.now() - tSoak) / 1000).toFixed(1);
+      const states = await q<{ state: string; c: number }>(
+        `SELECT state, count(*)::int AS c FROM round WHERE bounty_id = $1 GROUP BY state`,
         [soakBounty],
       );
-      for (const row of rows) {
-        if (!rssAt.has(row.ledger_round))
-          rssAt.set(
-            row.ledger_round,
-            servers.reduce((s, x) => s + rssMb(x.pid), 0),
-          );
-      }
-      return rows.length >= SOAK_ROUNDS || soak.child.exitCode !== null;
-    }, 1_500_000);
-    out.soak_s = +((Date.now() - tSoak) / 1000).toFixed(1);
-    const states = await q<{ state: string; c: number }>(
-      `SELECT state, count(*)::int AS c FROM round WHERE bounty_id = $1 GROUP BY state`,
-      [soakBounty],
-    );
-    const by = Object.fromEntries(states.map((s) => [s.state, s.c]));
-    out.soak_rounds_settled = by.settled ?? 0;
-    out.soak_rounds_aborted = by.aborted ?? 0;
-    const chainRounds = (await chain.contracts.bounties.recordedRounds(BigInt(soakBounty))).map(
-      (x) => Number(x.round),
-    );
-    out.soak_rounds_recorded_on_chain = chainRounds.length;
-    out.soak_rounds_recorded_twice = chainRounds.length - new Set(chainRounds).size;
-    const [drops] = await q<{ picked: number; dropped: number }>(
-      `SELECT count(*)::int AS picked, count(*) FILTER (WHERE p.progress = 'dropped')::int AS dropped
-         FROM participant p JOIN round r ON r.id = p.round_id WHERE r.bounty_id = $1`,
-      [soakBounty],
-    );
-    out.soak_dropout_share = +(drops!.dropped / Math.max(1, drops!.picked)).toFixed(3);
-    out.soak_agents_dropped_on_purpose = soak.dropped;
-    const from = rssAt.get(RSS_FROM);
-    const to = rssAt.get(SOAK_ROUNDS);
-    out[`soak_rss_mb_round${RSS_FROM}`] = from === undefined ? null : +from.toFixed(1);
-    out[`soak_rss_mb_round${SOAK_ROUNDS}`] = to === undefined ? null : +to.toFixed(1);
-    out.soak_rss_growth_5_to_50 =
-      from === undefined || to === undefined ? null : +(to / from - 1).toFixed(4);
-    await soak.stop();
-    hostErrors(soak);
+      const by = Object.fromEntries(states.map((s) => [s.state, s.c]));
+      out.soak_rounds_settled = by.settled ?? 0;
+      out.soak_rounds_aborted = by.aborted ?? 0;
+      const chainRounds = (await chain.contracts.bounties.recordedRounds(BigInt(soakBounty))).map(
+        (x) => Number(x.round),
+      );
+      out.soak_rounds_recorded_on_chain = chainRounds.length;
+      out.soak_rounds_recorded_twice = chainRounds.length - new Set(chainRounds).size;
+      const [drops] = await q<{ picked: number; dropped: number }>(
+        `SELECT count(*)::int AS picked, count(*) FILTER (WHERE p.progress = 'dropped')::int AS dropped
+           FROM participant p JOIN round r ON r.id = p.round_id WHERE r.bounty_id = $1`,
+        [soakBounty],
+      );
+      out.soak_dropout_share = +(drops!.dropped / Math.max(1, drops!.picked)).toFixed(3);
+      out.soak_agents_dropped_on_purpose = soak.dropped;
+      const from = rssAt.get(RSS_FROM);
+      const to = rssAt.get(SOAK_ROUNDS);
+      out[`soak_rss_mb_round${RSS_FROM}`] = from === undefined ? null : +from.toFixed(1);
+      out[`soak_rss_mb_round${SOAK_ROUNDS}`] = to === undefined ? null : +to.toFixed(1);
+      out.soak_rss_growth_5_to_50 =
+        from === undefined || to === undefined ? null : +(to / from - 1).toFixed(4);
+      await soak.stop();
+      hostErrors(soak);
+    }
   } finally {
     for (const h of hosts) await h.stop();
     for (const s of servers.reverse()) {
