@@ -40,8 +40,8 @@ import { Trainer, type Evaluation } from '../training/trainer.js';
 
 /** Validation metrics of a weight vector: the interface of the aggregator's evaluator. */
 export interface UtilityEvaluator {
-  loss(weights: Float32Array): Promise<number>;
-  accuracy(weights: Float32Array): Promise<number>;
+  /** Validation loss and accuracy from one forward pass. */
+  metrics(weights: Float32Array): Promise<{ loss: number; accuracy: number }>;
 }
 
 export type UtilityMetric = 'accuracy' | 'loss';
@@ -128,10 +128,10 @@ async function coalitionUtilities(
   const groups = results.map((r) => ({ mean: r.delta, weight: r.weight }));
   for (let mask = 0; mask < 1 << n; mask++) {
     // The weights the aggregator scores a coalition at (aggregation's coalitionWeights).
-    const w = coalitionWeights(global, groups, mask);
-    acc[mask] = await evaluator.accuracy(w);
+    const e = await evaluator.metrics(coalitionWeights(global, groups, mask));
+    acc[mask] = e.accuracy;
     // Negative mean cross-entropy, so that higher is better for both metrics.
-    loss[mask] = -(await evaluator.loss(w));
+    loss[mask] = -e.loss;
   }
   return { accuracy: acc, loss };
 }

@@ -36,6 +36,8 @@ export interface Evaluator {
   accuracy(weights: Float32Array): Promise<number>;
   /** Mean cross-entropy of the true labels (softmax applied when the model outputs logits). */
   loss(weights: Float32Array): Promise<number>;
+  /** Both, from one forward pass. */
+  metrics(weights: Float32Array): Promise<{ loss: number; accuracy: number }>;
   dispose(): void;
 }
 
@@ -77,28 +79,44 @@ export async function makeEvaluator(
     model.setWeights(tensors);
     tensors.forEach((t) => t.dispose());
   };
+  const lossOf = (out: tf.Tensor2D) => {
+    const probs = softmaxOut ? out : tf.softmax(out);
+    const logp = tf.log(tf.clipByValue(probs, 1e-7, 1));
+    const picked = tf.sum(tf.mul(logp, tf.oneHot(y, out.shape[1])), -1);
+    return tf.neg(tf.mean(picked));
+  };
+  const accuracyOf = (labels: Int32Array) => {
+    let correct = 0;
+    for (let i = 0; i < n; i++) if (labels[i] === v.y[i]) correct++;
+    return correct / n;
+  };
+  const predict = () => model.predict(x, { batchSize: 1024 }) as tf.Tensor2D;
   return {
     async loss(weights: Float32Array): Promise<number> {
       setWeights(weights);
-      const l = tf.tidy(() => {
-        const out = model.predict(x, { batchSize: 1024 }) as tf.Tensor2D;
-        const probs = softmaxOut ? out : tf.softmax(out);
-        const logp = tf.log(tf.clipByValue(probs, 1e-7, 1));
-        const picked = tf.sum(tf.mul(logp, tf.oneHot(y, out.shape[1])), -1);
-        return tf.neg(tf.mean(picked));
-      });
+      const l = tf.tidy(() => lossOf(predict()));
       const value = (await l.data())[0]!;
       l.dispose();
       return value;
     },
     async accuracy(weights: Float32Array): Promise<number> {
       setWeights(weights);
-      const pred = tf.tidy(() => (model.predict(x, { batchSize: 1024 }) as tf.Tensor).argMax(-1));
+      const pred = tf.tidy(() => predict().argMax(-1));
       const labels = (await pred.data()) as Int32Array;
       pred.dispose();
-      let correct = 0;
-      for (let i = 0; i < n; i++) if (labels[i] === v.y[i]) correct++;
-      return correct / n;
+      return accuracyOf(labels);
+    },
+    async metrics(weights: Float32Array): Promise<{ loss: number; accuracy: number }> {
+      setWeights(weights);
+      const [l, pred] = tf.tidy(() => {
+        const out = predict();
+        return [lossOf(out), out.argMax(-1)] as const;
+      });
+      const loss = (await l.data())[0]!;
+      const labels = (await pred.data()) as Int32Array;
+      l.dispose();
+      pred.dispose();
+      return { loss, accuracy: accuracyOf(labels) };
     },
     dispose() {
       x.dispose();

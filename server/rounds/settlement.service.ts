@@ -106,10 +106,7 @@ export class SettlementService implements OnModuleInit {
     const published = this.models.weightsOf(
       await this.models.get(bounty.id, round.modelVersion + 1),
     );
-    const measure = async (w: Float32Array) => ({
-      loss: await evaluator.loss(w),
-      accuracy: await evaluator.accuracy(w),
-    });
+    const measure = (w: Float32Array) => evaluator.metrics(w);
     let validation: StoredScoring['validation'];
     try {
       for (let mask = 0; mask < 1 << groups.length; mask++) {
