@@ -5,18 +5,15 @@
  * wallet signs anything, and refuses with CHALLENGE_MISMATCH. The liar is a real HTTP and
  * Socket.IO server on loopback; the agent is the real one.
  */
-import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Wallet } from 'ethers';
-import { Server } from 'socket.io';
-import { SIGN_IN_TYPES, signInDomain, type SignInChallenge } from '../../server/auth/signin.js';
+import type { SignInChallenge } from '../../server/auth/signin.js';
 import { ProtocolAgent, ProtocolError, type AgentEvent } from './index.js';
+import { startTestAggregator, type TestAggregator } from './test-aggregator.js';
 
 const BOUNTIES = Wallet.createRandom().address;
 
 describe('an agent signs only a challenge for the aggregator, chain and contract it expects', () => {
-  let http: HttpServer;
-  let io: Server;
+  let liar: TestAggregator;
   let url: string;
   /** What the liar answers, from the honest challenge for the asking agent. */
   let lie: (honest: SignInChallenge) => unknown = (c) => c;
@@ -24,21 +21,9 @@ describe('an agent signs only a challenge for the aggregator, chain and contract
   const handshakes: unknown[] = [];
 
   beforeAll(async () => {
-    http = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        const { address } = JSON.parse(body) as { address: string };
-        const honest: SignInChallenge = {
-          domain: signInDomain(31337, BOUNTIES),
-          types: SIGN_IN_TYPES,
-          message: { agent: address, nonce: `0x${'22'.repeat(32)}`, expiry: 2e9, server: url },
-        };
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify(lie(honest)));
-      });
-    });
-    io = new Server(http);
+    liar = await startTestAggregator({ bounties: BOUNTIES, challenge: (honest) => lie(honest) });
+    url = liar.url;
+    const io = liar.io;
     io.of('/agents').use((socket, next) => {
       handshakes.push(socket.handshake.auth);
       next(
@@ -50,11 +35,9 @@ describe('an agent signs only a challenge for the aggregator, chain and contract
     io.of('/agents').on('connection', (socket) => {
       socket.on('join', (_b: unknown, ack?: (r: unknown) => void) => ack?.({ ok: true }));
     });
-    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
-    await io.close();
+    await liar.close();
   });
 
   async function signIn(

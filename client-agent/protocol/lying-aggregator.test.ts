@@ -4,13 +4,10 @@
  * is on chain, refuses the round with SPEC_MISMATCH before sending anything. The aggregator here is
  * a real Socket.IO server on loopback playing the liar; the agent under test is the real one.
  */
-import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Wallet } from 'ethers';
-import { Server } from 'socket.io';
 import { defaultGroupParams, makeQuantConfig, type BountySpec } from '../../aggregation/index.js';
-import { SIGN_IN_TYPES, signInDomain } from '../../server/auth/signin.js';
 import { ProtocolAgent, type AgentEvent, type RoundStart } from './index.js';
+import { startTestAggregator, type TestAggregator } from './test-aggregator.js';
 
 const spec = {
   weightSpecs: [{ name: 'w', shape: [3], dtype: 'float32' }],
@@ -19,43 +16,25 @@ const spec = {
 } as unknown as BountySpec;
 
 describe('an agent refuses a round that breaks the bounty spec', () => {
-  let http: HttpServer;
-  let io: Server;
+  let liar: TestAggregator;
   let url: string;
   const received: { event: string; body: unknown }[] = [];
   let announce: (start: RoundStart) => void = () => undefined;
 
   beforeAll(async () => {
-    http = createServer((req, res) => {
-      // The challenge route of the sign-in (a well-formed challenge for this origin); any
-      // signature is accepted by this aggregator.
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        const { address } = JSON.parse(body) as { address: string };
-        res.setHeader('content-type', 'application/json');
-        res.end(
-          JSON.stringify({
-            domain: signInDomain(31337, Wallet.createRandom().address),
-            types: SIGN_IN_TYPES,
-            message: { agent: address, nonce: `0x${'11'.repeat(32)}`, expiry: 2e9, server: url },
-          }),
-        );
-      });
-    });
-    io = new Server(http);
-    io.of('/agents').on('connection', (socket) => {
+    // A well-formed sign-in challenge for this origin; any signature is accepted.
+    liar = await startTestAggregator();
+    url = liar.url;
+    liar.io.of('/agents').on('connection', (socket) => {
       socket.onAny((event: string, body: unknown, ack?: (r: unknown) => void) => {
         received.push({ event, body });
         ack?.({ ok: true });
       });
       announce = (start) => socket.emit('round', start);
     });
-    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
-    await io.close();
+    await liar.close();
   });
 
   /** A round start for the agent and four strangers, with `edit` applied. */

@@ -4,17 +4,13 @@
  * refusal (any other code) is not retried. The aggregator is a real HTTP + Socket.IO server on
  * loopback.
  */
-import { createServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Wallet } from 'ethers';
-import { Server } from 'socket.io';
 import { defaultGroupParams, makeQuantConfig } from '../../aggregation/index.js';
-import { SIGN_IN_TYPES, signInDomain } from '../../server/auth/signin.js';
 import { ProtocolAgent, type AgentEvent, type RoundStart } from './index.js';
+import { startTestAggregator, type TestAggregator } from './test-aggregator.js';
 
 describe('an agent rides out a briefly unwell aggregator', () => {
-  let http: HttpServer;
-  let io: Server;
+  let unwell: TestAggregator;
   let url: string;
   let modelFailures = 2;
   let modelRequests = 0;
@@ -23,34 +19,25 @@ describe('an agent rides out a briefly unwell aggregator', () => {
   let announce: (start: RoundStart) => void = () => undefined;
 
   beforeAll(async () => {
-    http = createServer((req, res) => {
-      if (req.url?.startsWith('/models/')) {
+    unwell = await startTestAggregator({
+      route: (req, res) => {
+        if (!req.url?.startsWith('/models/')) return false;
         modelRequests++;
         if (modelFailures > 0) {
           if (req.url.endsWith('model.json')) modelFailures--;
           res.statusCode = 503;
-          return res.end();
+        } else if (req.url.endsWith('weights.bin')) {
+          res.write(Buffer.alloc(12));
+        } else {
+          res.setHeader('content-type', 'application/json');
+          res.write('{"modelTopology":{}}');
         }
-        if (req.url.endsWith('weights.bin')) return res.end(Buffer.alloc(12));
-        res.setHeader('content-type', 'application/json');
-        return res.end('{"modelTopology":{}}');
-      }
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        const { address } = JSON.parse(body) as { address: string };
-        res.setHeader('content-type', 'application/json');
-        res.end(
-          JSON.stringify({
-            domain: signInDomain(31337, Wallet.createRandom().address),
-            types: SIGN_IN_TYPES,
-            message: { agent: address, nonce: `0x${'11'.repeat(32)}`, expiry: 2e9, server: url },
-          }),
-        );
-      });
+        res.end();
+        return true;
+      },
     });
-    io = new Server(http);
-    io.of('/agents').on('connection', (socket) => {
+    url = unwell.url;
+    unwell.io.of('/agents').on('connection', (socket) => {
       socket.on('join', (_b: unknown, ack: (r: unknown) => void) => ack({ ok: true }));
       socket.on('stage', (b: { stage: string }, ack: (r: unknown) => void) => {
         stages.push(b.stage);
@@ -60,11 +47,9 @@ describe('an agent rides out a briefly unwell aggregator', () => {
       });
       announce = (start) => socket.emit('round', start);
     });
-    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
-    await io.close();
+    await unwell.close();
   });
 
   function roundStart(address: string, roundId: number): RoundStart {
