@@ -25,6 +25,11 @@ import {
 
 type Run = (report: actions.Report) => Promise<unknown>;
 
+/** The create form's numeric fields. */
+type NumberKey = {
+  [K in keyof actions.CreateForm]: actions.CreateForm[K] extends number ? K : never;
+}[keyof actions.CreateForm];
+
 /** Runs actions one at a time, keeping their steps and their error. */
 function useAction(after?: () => void) {
   const [steps, setSteps] = useState<actions.Step[]>([]);
@@ -244,6 +249,25 @@ function CreatePanel({ session }: { session: Session }) {
       const v = (e.currentTarget as HTMLInputElement).value;
       setF((p) => ({ ...p, [k]: num ? Number(v) : v }));
     };
+  /** A labelled number input bound to field `k` of the form. */
+  const numberField = (
+    k: NumberKey,
+    label: string,
+    o: { min: number; max?: number; step?: 'any' },
+  ) => (
+    <label>
+      {label}
+      <input
+        name={k}
+        type="number"
+        min={o.min}
+        max={o.max}
+        step={o.step}
+        value={f[k]}
+        onInput={set(k, true)}
+      />
+    </label>
+  );
   return (
     <Panel id="create" title="Create and fund a bounty">
       <form
@@ -295,27 +319,8 @@ function CreatePanel({ session }: { session: Session }) {
               onInput={set('budget')}
             />
           </label>
-          <label>
-            Rounds
-            <input
-              name="rounds"
-              type="number"
-              min={1}
-              max={65535}
-              value={f.rounds}
-              onInput={set('rounds', true)}
-            />
-          </label>
-          <label>
-            Min participants
-            <input
-              name="minParticipants"
-              type="number"
-              min={1}
-              value={f.minParticipants}
-              onInput={set('minParticipants', true)}
-            />
-          </label>
+          {numberField('rounds', 'Rounds', { min: 1, max: 65535 })}
+          {numberField('minParticipants', 'Min participants', { min: 1 })}
           <label>
             Min stake (tokens)
             <input
@@ -325,16 +330,7 @@ function CreatePanel({ session }: { session: Session }) {
               onInput={set('minStake')}
             />
           </label>
-          <label>
-            Deadline (days)
-            <input
-              name="deadlineDays"
-              type="number"
-              min={1}
-              value={f.deadlineDays}
-              onInput={set('deadlineDays', true)}
-            />
-          </label>
+          {numberField('deadlineDays', 'Deadline (days)', { min: 1 })}
         </fieldset>
         <fieldset class="grid">
           <label>
@@ -367,72 +363,13 @@ function CreatePanel({ session }: { session: Session }) {
         <details>
           <summary>Rounds and local training</summary>
           <fieldset class="grid">
-            <label>
-              Min group size
-              <input
-                name="minGroupSize"
-                type="number"
-                min={2}
-                value={f.minGroupSize}
-                onInput={set('minGroupSize', true)}
-              />
-            </label>
-            <label>
-              Max groups
-              <input
-                name="maxGroups"
-                type="number"
-                min={1}
-                value={f.maxGroups}
-                onInput={set('maxGroups', true)}
-              />
-            </label>
-            <label>
-              Clip (L2)
-              <input
-                name="clip"
-                type="number"
-                step="any"
-                min={0}
-                value={f.clip}
-                onInput={set('clip', true)}
-              />
-            </label>
-            <label>
-              Epochs
-              <input
-                name="epochs"
-                type="number"
-                min={1}
-                value={f.epochs}
-                onInput={set('epochs', true)}
-              />
-            </label>
-            <label>
-              Batch size
-              <input
-                name="batchSize"
-                type="number"
-                min={1}
-                value={f.batchSize}
-                onInput={set('batchSize', true)}
-              />
-            </label>
-            <label>
-              Learning rate
-              <input
-                name="learningRate"
-                type="number"
-                step="any"
-                min={0}
-                value={f.learningRate}
-                onInput={set('learningRate', true)}
-              />
-            </label>
-            <label>
-              Seed
-              <input name="seed" type="number" min={0} value={f.seed} onInput={set('seed', true)} />
-            </label>
+            {numberField('minGroupSize', 'Min group size', { min: 2 })}
+            {numberField('maxGroups', 'Max groups', { min: 1 })}
+            {numberField('clip', 'Clip (L2)', { min: 0, step: 'any' })}
+            {numberField('epochs', 'Epochs', { min: 1 })}
+            {numberField('batchSize', 'Batch size', { min: 1 })}
+            {numberField('learningRate', 'Learning rate', { min: 0, step: 'any' })}
+            {numberField('seed', 'Seed', { min: 0 })}
           </fieldset>
         </details>
         <p class="muted">
