@@ -9,6 +9,7 @@ import { Interface, zeroPadValue } from 'ethers';
 import { abi as bountiesAbi } from '../../contracts/artifacts/Bounties.json';
 import { abi as registryAbi } from '../../contracts/artifacts/ModelRegistry.json';
 import { api } from './api.js';
+import { rpc, type RpcLog } from './rpc.js';
 
 const bounties = new Interface(bountiesAbi);
 const registry = new Interface(registryAbi);
@@ -27,36 +28,10 @@ export interface AccountEvent {
   tx: string;
 }
 
-interface RpcLog {
-  topics: string[];
-  data: string;
-  transactionHash: string;
-  logIndex: string;
-  blockNumber: string;
-}
-
-let rpcId = 0;
-
-async function getLogs(url: string, address: string, topics: (string | null)[]): Promise<RpcLog[]> {
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: ++rpcId,
-        method: 'eth_getLogs',
-        params: [{ address, topics, fromBlock: '0x0', toBlock: 'latest' }],
-      }),
-    });
-  } catch {
-    throw new Error(`the chain RPC at ${url} does not answer`);
-  }
-  const body = (await res.json()) as { result?: RpcLog[]; error?: { message: string } };
-  if (body.error || !body.result)
-    throw new Error(`eth_getLogs: ${body.error?.message ?? 'no result'}`);
-  return body.result;
+function getLogs(url: string, address: string, topics: (string | null)[]): Promise<RpcLog[]> {
+  return rpc<RpcLog[]>(url, 'eth_getLogs', [
+    { address, topics, fromBlock: '0x0', toBlock: 'latest' },
+  ]);
 }
 
 /**

@@ -22,40 +22,12 @@ import {
   type ScoringRecord,
 } from '../../client-agent/audit/index.js';
 import { api } from './api.js';
+import { rpc, RpcError, type RpcLog } from './rpc.js';
+
+export { RpcError };
 
 const bounties = new Interface(bountiesAbi);
 const erc20 = new Interface(['function decimals() view returns (uint8)']);
-
-export class RpcError extends Error {
-  override readonly name = 'RpcError';
-}
-
-let rpcId = 0;
-
-async function rpc<T>(url: string, method: string, params: unknown[]): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcId, method, params }),
-    });
-  } catch {
-    throw new RpcError(`the chain RPC at ${url} does not answer`);
-  }
-  if (!res.ok) throw new RpcError(`the chain RPC answered HTTP ${res.status} to ${method}`);
-  const body = (await res.json()) as { result?: T; error?: { message: string } };
-  if (body.error) throw new RpcError(`${method}: ${body.error.message}`);
-  return body.result as T;
-}
-
-interface RpcLog {
-  topics: string[];
-  data: string;
-  transactionHash: string;
-  logIndex: string;
-  blockNumber: string;
-}
 
 /** A LogSource over plain JSON-RPC (what an ethers provider's getLogs does, without the provider). */
 const logSource = (url: string) => ({
