@@ -1,0 +1,57 @@
+/**
+ * Key pairs and random bytes of the SecAgg client (secagg/keys.ts): the X25519 pair is a scalar
+ * and its base multiple, as crypto_box_keypair makes it, so box keys and pair seeds agree at both
+ * ends; nonces and seeds do not repeat.
+ */
+import sodium from 'libsodium-wrappers';
+import {
+  boxKey,
+  generateKeyPair,
+  openShareWith,
+  pairSeed,
+  publicKeyOf,
+  randomBytes,
+  randomSeed,
+  sealShareWith,
+  sodiumReady,
+} from '../secagg/keys.js';
+
+beforeAll(sodiumReady);
+
+describe('secagg keys', () => {
+  it('makes X25519 pairs whose public half is the base multiple of the secret one', () => {
+    for (let i = 0; i < 20; i++) {
+      const kp = generateKeyPair();
+      expect(kp.secretKey).toHaveLength(32);
+      expect(Buffer.from(kp.publicKey)).toEqual(Buffer.from(publicKeyOf(kp.secretKey)));
+      expect(Buffer.from(kp.publicKey)).toEqual(
+        Buffer.from(sodium.crypto_scalarmult_base(kp.secretKey)),
+      );
+    }
+  });
+
+  it('agrees on pair seeds and box keys from both ends', () => {
+    const a = generateKeyPair();
+    const b = generateKeyPair();
+    const seedA = pairSeed(a.secretKey, b.publicKey, 'r', 'g', 'alice', 'bob');
+    const seedB = pairSeed(b.secretKey, a.publicKey, 'r', 'g', 'bob', 'alice');
+    expect(Buffer.from(seedA)).toEqual(Buffer.from(seedB));
+    const share = { from: 'alice', to: 'bob', bShare: randomBytes(33), sShare: randomBytes(33) };
+    const opened = openShareWith(
+      sealShareWith(share, boxKey(b.publicKey, a.secretKey)),
+      boxKey(a.publicKey, b.secretKey),
+    );
+    expect(opened.from).toBe('alice');
+    expect(Buffer.from(opened.bShare)).toEqual(Buffer.from(share.bShare));
+  });
+
+  it('draws fresh bytes on every call (seeds, nonces, secret keys)', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 500; i++) {
+      seen.add(Buffer.from(randomSeed()).toString('hex'));
+      seen.add(Buffer.from(randomBytes(24)).toString('hex'));
+      seen.add(Buffer.from(generateKeyPair().secretKey).toString('hex'));
+    }
+    expect(seen.size).toBe(1500);
+  });
+});
