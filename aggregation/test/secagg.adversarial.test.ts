@@ -487,6 +487,19 @@ describe('the consistency check (Bonawitz et al. 2017, round 3)', () => {
       signature: i === 0 ? forged.signature : m.signature,
     }));
     expect(await code(clients[2]!.unmask(fake))).toBe('PROTOCOL_VIOLATION');
+    // Clients stop verifying once t signers checked out, so a forgery only matters before that:
+    // t - 1 genuine confirmations and a forged one, in any order, never make t.
+    const genuine = (i: number) => ({
+      client: confirms[i]!.client,
+      signature: confirms[i]!.signature,
+    });
+    const short = [genuine(2), genuine(3), fake[0]!];
+    for (const order of [short, [...short].reverse(), [short[0]!, short[2]!, short[1]!]]) {
+      expect(await code(clients[2]!.unmask(order))).toBe('PROTOCOL_VIOLATION');
+    }
+    // t genuine ones first: the client reveals, whatever follows.
+    const enough = await clients[2]!.unmask([genuine(2), genuine(3), genuine(4), fake[0]!]);
+    expect(enough.bShares.length).toBeGreaterThanOrEqual(params.threshold);
   });
 });
 
