@@ -377,7 +377,7 @@ export class ProtocolAgent {
       identity: this.identity,
       certificates: this.certificates.checker,
     });
-    const training = (async () => {
+    const train = async () => {
       const model = await this.fetchModel(r.modelUrl);
       const t0 = performance.now();
       const out = await this.opts.train({
@@ -387,7 +387,11 @@ export class ProtocolAgent {
       });
       this.computeMs.set(r.roundId, performance.now() - t0);
       return out;
-    })();
+    };
+    // Training starts when `begin` is called: first thing in a plaintext round, after the keys
+    // went out in a secure one.
+    let begin!: () => void;
+    const training = new Promise<void>((go) => (begin = go)).then(train);
     training.catch(() => undefined);
     const run: RoundRun = { start: r, client, training, answers: new Map() };
     this.runs.set(r.roundId, run);
@@ -397,13 +401,19 @@ export class ProtocolAgent {
       detail: { round: r.round, group: r.group.index },
     });
     if (r.plaintext) {
+      begin();
       // No keys, shares or unmask: the quantized update itself is the masked stage's message.
       const words = await this.update(run);
       const vector = new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
       const header = { round: params.round, group: params.group, client: this.address };
       return this.answer(run, 'masked', { type: 'masked', ...header, vector });
     }
-    await this.answer(run, 'keys', await client.advertise());
+    // The keys go out before the model download starts (its signed request costs a wallet
+    // signature): the whole group waits for every member's keys, and training is not needed
+    // before stage 3.
+    const keys = this.answer(run, 'keys', await client.advertise());
+    setImmediate(begin);
+    await keys;
   }
 
   /** The trained update, clipped, quantized and weighted; sets the declared sample count. */
