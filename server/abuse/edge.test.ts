@@ -264,7 +264,7 @@ describe('bad input and abuse at the edge', () => {
     expect(await code(otherVersion)).toBe('BAD_SIGNATURE');
   });
 
-  it('the same stage message sent 8 times at once: one accepted, seven DUPLICATE', async () => {
+  it('a stage message gets the code of the check it fails; sent 8 times at once: one accepted, seven DUPLICATE', async () => {
     const wallets = [5, 6, 7].map((i) => new Wallet(chain.keys![i]!, chain.provider));
     for (const w of wallets) await joinOnChain(chain, w.privateKey, dupBounty);
     const starts: Promise<{ roundId: number; group: { key: string; round: string } }>[] = [];
@@ -294,6 +294,25 @@ describe('bad input and abuse at the edge', () => {
     );
     const signed = { ...m, cert: id.certificate };
     const frame = encodeFrame({ ...signed, signature: signRound(id, keysPayload(signed)) });
+    const send = (stage: string, message: Uint8Array) =>
+      ask(socks[0]!, 'stage', { roundId: start.roundId, stage, message });
+    // While the stage is open, each check answers with its own code and stores nothing.
+    const unsigned = encodeFrame(signed);
+    const otherGroup = { ...signed, group: 'g9' };
+    const wrongHeader = encodeFrame({
+      ...otherGroup,
+      signature: signRound(id, keysPayload(otherGroup)),
+    });
+    expect((await send('keys', unsigned)).error?.code).toBe('BAD_SIGNATURE');
+    expect((await send('keys', wrongHeader)).error?.code).toBe('BAD_REQUEST');
+    const shares = encodeFrame({
+      type: 'shares',
+      round: m.round,
+      group: m.group,
+      client: m.client,
+      shares: [],
+    });
+    expect((await send('shares', shares)).error?.code).toBe('WRONG_STAGE');
     const acks = await Promise.all(
       Array.from({ length: 8 }, () =>
         ask(socks[0]!, 'stage', { roundId: start.roundId, stage: 'keys', message: frame }),
@@ -301,6 +320,8 @@ describe('bad input and abuse at the edge', () => {
     );
     expect(acks.filter((a) => a.ok).length).toBe(1);
     expect(acks.filter((a) => a.error?.code === 'DUPLICATE').length).toBe(7);
+    // Once answered, a repeat says so first, whatever else is wrong with it.
+    expect((await send('keys', unsigned)).error?.code).toBe('DUPLICATE');
   });
 
   it('fuzz: generated REST requests and socket messages while an honest round runs', async () => {

@@ -1,17 +1,20 @@
 /**
  * The inbox of the round: where an agent's stage message is checked against the round's state
- * and stored. `senderInRound` is the one read (the round locked against a concurrent close, the
- * sender and its group) and the checks every stage shares; `stagePayload` the checks of each
- * stage and the form it is stored in; `storeStageMessage` stores the message and advances the
- * sender in one statement.
+ * and stored. A round's members, groups and quantisation never change once it opens, so each
+ * instance reads them once per round (`RoundPlaces`) and checks a message's header and payload
+ * (`stagePayload`) against them in memory; `storeIfOpen` then stores it and advances the sender in
+ * one statement, which also checks everything that does change (the round's stage, the sender's
+ * progress, its group's state) under the round's row lock. A message costs one round trip to
+ * PostgreSQL, and the typed error of a refused one is read only when it is refused.
  */
-import type { EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { AdvertiseKeys, MaskedInput } from '../../aggregation/index.js';
 import type { RoundState } from '../db/entities.js';
 import { ProtocolError } from '../errors.js';
 import { encodeStored } from './codec.js';
 import { groupKey, REJECTS, roundKey, type Complaint } from './group-session.js';
 import { ACTIVE_STATES, PREV, stageIndex, type AgentStage } from './stages.js';
+import { isUniqueViolation } from './unique.js';
 
 export interface Sender {
   bountyId: number;
@@ -21,90 +24,183 @@ export interface Sender {
   index: number;
 }
 
-/**
- * Loads the round and the sender's place in it, and refuses (typed) a message for another stage,
- * a round the sender is not in, a repeat, a sender no longer in its group, or a header that names
- * another round, group or client.
- */
-export async function senderInRound(
-  em: EntityManager,
-  roundId: number,
+interface Places {
+  bountyId: number;
+  number: number;
+  quant: Record<string, number>;
+  members: Map<string, { groupId: number; index: number }>;
+}
+
+/** What never changes about a round once it is open: who is in it, in which group. */
+export class RoundPlaces {
+  private readonly rounds = new Map<number, Promise<Places | null>>();
+
+  constructor(private readonly max = 64) {}
+
+  /** The sender's place in the round: NOT_FOUND (no such round) or NOT_IN_ROUND. */
+  async of(ds: DataSource, roundId: number, address: string): Promise<Sender> {
+    let load = this.rounds.get(roundId);
+    if (!load) {
+      load = this.load(ds, roundId);
+      this.rounds.set(roundId, load);
+      if (this.rounds.size > this.max) this.rounds.delete(this.rounds.keys().next().value!);
+      // A round not there yet, or a failed read, is not remembered.
+      load.then(
+        (p) => p ?? this.rounds.delete(roundId),
+        () => this.rounds.delete(roundId),
+      );
+    }
+    const places = await load;
+    if (!places) throw new ProtocolError('NOT_FOUND', `no round ${roundId}`);
+    const place = places.members.get(address);
+    if (!place) throw new ProtocolError('NOT_IN_ROUND', `${address} is not in round ${roundId}`);
+    return {
+      bountyId: places.bountyId,
+      number: places.number,
+      quant: places.quant,
+      groupId: place.groupId,
+      index: place.index,
+    };
+  }
+
+  private async load(ds: DataSource, roundId: number): Promise<Places | null> {
+    // Participants are written with their round, in the transaction that opens it.
+    const rows = (await ds.query(
+      `SELECT r.bounty_id AS "bountyId", r.number, r.quant, p.address,
+              p.group_id AS "groupId", g.index
+         FROM round r
+         LEFT JOIN participant p ON p.round_id = r.id
+         LEFT JOIN round_group g ON g.id = p.group_id
+        WHERE r.id = $1`,
+      [roundId],
+    )) as {
+      bountyId: number;
+      number: number;
+      quant: Record<string, number>;
+      address: string | null;
+      groupId: number | null;
+      index: number | null;
+    }[];
+    if (rows.length === 0) return null;
+    const members = new Map<string, { groupId: number; index: number }>();
+    for (const r of rows) {
+      if (r.address) members.set(r.address, { groupId: r.groupId!, index: r.index! });
+    }
+    const { bountyId, number, quant } = rows[0]!;
+    return { bountyId, number, quant, members };
+  }
+}
+
+/** Refuses (BAD_REQUEST) a header that names another round, group or client. */
+export function checkHeader(
+  sender: Sender,
   address: string,
-  stage: AgentStage,
   header: { round: string; group: string; client: string },
-): Promise<Sender> {
-  const [row] = (await em.query(
-    `SELECT r.bounty_id AS "bountyId", r.number, r.state, r.quant,
-            p.progress, p.group_id AS "groupId", g.state AS "groupState", g.index
+): void {
+  if (
+    header.round !== roundKey(sender) ||
+    header.group !== groupKey({ index: sender.index }) ||
+    header.client !== address
+  ) {
+    throw new ProtocolError('BAD_REQUEST', 'message header names another round, group or client');
+  }
+}
+
+/**
+ * Stores a checked stage message (and a masked input's complaint) and advances its sender to that
+ * stage, in one statement that holds the round's row lock: a stage's close (which takes it for
+ * update) sees the message or refuses it, never half of it. Nothing is stored, and the typed error
+ * says why, for a message to a stage that is not open, a repeat, or a sender no longer in its
+ * group.
+ */
+export async function storeIfOpen(
+  ds: DataSource,
+  roundId: number,
+  sender: Sender,
+  stage: AgentStage,
+  address: string,
+  p: StagePayload,
+): Promise<void> {
+  let stored: number;
+  try {
+    [{ stored }] = (await ds.query(
+      `WITH r AS (SELECT state FROM round WHERE id = $1 FOR SHARE),
+            moved AS (
+              UPDATE participant p SET progress = $2, samples = coalesce($5, p.samples)
+                FROM round_group g
+               WHERE p.round_id = $1 AND p.address = $3 AND p.progress = $6
+                 AND g.id = p.group_id AND g.state = 'active'
+                 AND (SELECT state FROM r) = $2
+              RETURNING p.group_id),
+            msg AS (
+              INSERT INTO stage_message (group_id, stage, address, payload)
+              SELECT group_id, $2, $3, $4 FROM moved),
+            complaint AS (
+              INSERT INTO stage_message (group_id, stage, address, payload)
+              SELECT group_id, $7, $3, $8 FROM moved WHERE $8::bytea IS NOT NULL)
+       SELECT (SELECT count(*) FROM moved)::int AS stored`,
+      [
+        roundId,
+        stage,
+        address,
+        p.payload,
+        p.samples,
+        PREV[stage],
+        REJECTS,
+        p.complaint ? encodeStored(p.complaint) : null,
+      ],
+    )) as { stored: number }[];
+  } catch (err) {
+    // The same message sent several times at once: all but one meet the unique key.
+    if (isUniqueViolation(err)) throw new ProtocolError('DUPLICATE', 'message already received');
+    throw err;
+  }
+  if (stored === 1) return;
+  throw (
+    (await notOpenFor(ds, roundId, sender, stage, address)) ??
+    new ProtocolError('NOT_IN_GROUP', `${address} is no longer in its group`)
+  );
+}
+
+/**
+ * Why the stage is not open for the sender (the round in another stage, a repeat, the sender or
+ * its group dropped), read from PostgreSQL; undefined when it is open. Checked when a message is
+ * refused, so that a late or repeated one says so whatever else is wrong with it.
+ */
+export async function notOpenFor(
+  ds: DataSource,
+  roundId: number,
+  sender: Sender,
+  stage: AgentStage,
+  address: string,
+): Promise<ProtocolError | undefined> {
+  const [row] = (await ds.query(
+    `SELECT r.state, p.progress, g.state AS "groupState"
        FROM round r
-       LEFT JOIN participant p ON p.round_id = r.id AND p.address = $2
-       LEFT JOIN round_group g ON g.id = p.group_id
-      WHERE r.id = $1
-        FOR SHARE OF r`,
-    [roundId, address],
-  )) as {
-    bountyId: number;
-    number: number;
-    state: RoundState;
-    quant: Record<string, number>;
-    progress: string | null;
-    groupId: number | null;
-    groupState: string | null;
-    index: number | null;
-  }[];
-  if (!row) throw new ProtocolError('NOT_FOUND', `no round ${roundId}`);
+       JOIN participant p ON p.round_id = r.id AND p.address = $2
+       JOIN round_group g ON g.id = $3
+      WHERE r.id = $1`,
+    [roundId, address, sender.groupId],
+  )) as { state: RoundState; progress: string; groupState: string }[];
+  if (!row) return new ProtocolError('NOT_FOUND', `no round ${roundId}`);
   if (row.state !== stage) {
     const ahead = stageIndex(stage) > stageIndex(row.state as AgentStage);
-    throw ahead && ACTIVE_STATES.has(row.state)
+    return ahead && ACTIVE_STATES.has(row.state)
       ? new ProtocolError('WRONG_STAGE', `round ${roundId} is in stage ${row.state}`)
       : new ProtocolError(
           'STAGE_CLOSED',
           `stage ${stage} of round ${roundId} is closed (${row.state})`,
         );
   }
-  if (row.progress === null) {
-    throw new ProtocolError('NOT_IN_ROUND', `${address} is not in round ${roundId}`);
-  }
-  if (row.progress === stage) throw new ProtocolError('DUPLICATE', `${stage} already received`);
+  if (row.progress === stage) return new ProtocolError('DUPLICATE', `${stage} already received`);
   if (row.progress !== PREV[stage]) {
-    throw new ProtocolError(
+    return new ProtocolError(
       'NOT_IN_GROUP',
       `${address} is no longer in its group (${row.progress})`,
     );
   }
-  if (row.groupState !== 'active') throw new ProtocolError('NOT_IN_GROUP', 'group dropped');
-  if (
-    header.round !== roundKey(row) ||
-    header.group !== groupKey({ index: row.index! }) ||
-    header.client !== address
-  ) {
-    throw new ProtocolError('BAD_REQUEST', 'message header names another round, group or client');
-  }
-  return {
-    bountyId: row.bountyId,
-    number: row.number,
-    quant: row.quant,
-    groupId: row.groupId!,
-    index: row.index!,
-  };
-}
-
-/** Stores a stage message and advances its sender to that stage (with its samples, if any). */
-export async function storeStageMessage(
-  em: EntityManager,
-  roundId: number,
-  groupId: number,
-  stage: string,
-  address: string,
-  payload: Buffer,
-  samples: number | null,
-): Promise<void> {
-  await em.query(
-    `WITH ins AS (INSERT INTO stage_message (group_id, stage, address, payload) VALUES ($1, $2, $3, $4))
-     UPDATE participant SET progress = $2, samples = coalesce($5, samples)
-      WHERE round_id = $6 AND address = $3`,
-    [groupId, stage, address, payload, samples, roundId],
-  );
+  if (row.groupState !== 'active') return new ProtocolError('NOT_IN_GROUP', 'group dropped');
+  return undefined;
 }
 
 export interface StagePayload {
@@ -170,17 +266,4 @@ export function stagePayload(
       ? { complaint: { rejected: m.rejected, rejectedSeeds: m.rejectedSeeds } }
       : {}),
   };
-}
-
-/** Stores a masked input's complaint (with the pair seeds it owes) beside the input. */
-export async function storeComplaint(
-  em: EntityManager,
-  groupId: number,
-  address: string,
-  complaint: Complaint,
-): Promise<void> {
-  await em.query(
-    `INSERT INTO stage_message (group_id, stage, address, payload) VALUES ($1, $2, $3, $4)`,
-    [groupId, REJECTS, address, encodeStored(complaint)],
-  );
 }

@@ -31,10 +31,9 @@ import { CONFIG } from '../tokens.js';
 import { dropOwing, waitingFor } from './dropouts.js';
 import { sendRoundEnd, sendRoundStarts, sendStage } from './fan-out.js';
 import { storeGroupSum } from './group-sum.js';
-import { senderInRound, stagePayload, storeComplaint, storeStageMessage } from './inbox.js';
+import { checkHeader, notOpenFor, RoundPlaces, stagePayload, storeIfOpen } from './inbox.js';
 import { createRound, quantOf, roundStart } from './opener.js';
 import { applyStrategy } from './strategy.js';
-import { uniqueTransaction } from './unique.js';
 import { ACTIVE_STATES, NEXT, PREV, STAGE_SCHEMA } from './stages.js';
 import { closeStage, GroupSessions, type Outgoing } from './group-session.js';
 
@@ -51,6 +50,7 @@ export interface StageEnvelope {
 export class RoundsService implements OnModuleInit {
   private readonly log = new Logger('Rounds');
   readonly sessions = new GroupSessions();
+  private readonly places = new RoundPlaces();
 
   constructor(
     @Inject(DataSource) private readonly ds: DataSource,
@@ -169,23 +169,26 @@ export class RoundsService implements OnModuleInit {
       );
     }
     const msg = parsed.data;
-    let vector: Uint8Array | undefined;
-    let groupId = 0;
-    let bountyId = 0;
-    await uniqueTransaction(this.ds, async (em) => {
-      // The round, the sender's place in it and the checks every stage shares, then the
-      // stage's own checks: inbox.ts.
-      const row = await senderInRound(em, roundId, address, stage, msg);
-      groupId = row.groupId;
-      bountyId = row.bountyId;
-      const p = stagePayload(stage, msg, row, env, {
-        dim: stage === 'masked' ? await this.dimOf(em, row.bountyId) : 0,
-        keysSigned: (m) => this.agentKeys.keysSigned(row.bountyId, address, m),
+    // The sender's place (read once per round), the header, the stage's own checks, then one
+    // statement that stores it if the stage is still open for the sender: inbox.ts.
+    const sender = await this.places.of(this.ds, roundId, address);
+    let p: ReturnType<typeof stagePayload>;
+    try {
+      checkHeader(sender, address, msg);
+      p = stagePayload(stage, msg, sender, env, {
+        dim: stage === 'masked' ? await this.dimOf(this.ds.manager, sender.bountyId) : 0,
+        keysSigned: (m) => this.agentKeys.keysSigned(sender.bountyId, address, m),
       });
-      vector = p.vector;
-      if (p.complaint) await storeComplaint(em, groupId, address, p.complaint);
-      await storeStageMessage(em, roundId, groupId, stage, address, p.payload, p.samples);
-    });
+    } catch (err) {
+      // A late or repeated message says so first, whatever else is wrong with it.
+      if (err instanceof ProtocolError) {
+        throw (await notOpenFor(this.ds, roundId, sender, stage, address)) ?? err;
+      }
+      throw err;
+    }
+    await storeIfOpen(this.ds, roundId, sender, stage, address, p);
+    const { vector } = p;
+    const { groupId, bountyId } = sender;
     // Kept in memory too, so the stage's close need not read it back from Postgres.
     if (vector) this.sessions.holdMasked({ id: roundId, bountyId }, groupId, address, vector);
     // Counted after commit: two last answers committing together both see zero (a harmless
