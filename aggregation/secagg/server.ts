@@ -454,7 +454,7 @@ export class SecAggGroupServer {
         // Only the survivors that accepted j's shares added their pair's mask.
         if (!s3.has(i) || this.rejects(i, j)) continue;
         const seed = pairSeed(
-          sk,
+          { secretKey: sk, publicKey: pk },
           this.keys.get(i)!.sPk,
           this.params.round,
           this.params.group,

@@ -14,6 +14,7 @@ import {
   randomSeed,
   sealShareWith,
   sodiumReady,
+  x25519,
 } from '../secagg/keys.js';
 
 beforeAll(sodiumReady);
@@ -33,16 +34,43 @@ describe('secagg keys', () => {
   it('agrees on pair seeds and box keys from both ends', () => {
     const a = generateKeyPair();
     const b = generateKeyPair();
-    const seedA = pairSeed(a.secretKey, b.publicKey, 'r', 'g', 'alice', 'bob');
-    const seedB = pairSeed(b.secretKey, a.publicKey, 'r', 'g', 'bob', 'alice');
+    const seedA = pairSeed(a, b.publicKey, 'r', 'g', 'alice', 'bob');
+    const seedB = pairSeed(b, a.publicKey, 'r', 'g', 'bob', 'alice');
     expect(Buffer.from(seedA)).toEqual(Buffer.from(seedB));
+    // The agreement is libsodium's crypto_scalarmult, through OpenSSL.
+    expect(Buffer.from(x25519(a, b.publicKey))).toEqual(
+      Buffer.from(sodium.crypto_scalarmult(a.secretKey, b.publicKey)),
+    );
     const share = { from: 'alice', to: 'bob', bShare: randomBytes(33), sShare: randomBytes(33) };
     const opened = openShareWith(
-      sealShareWith(share, boxKey(b.publicKey, a.secretKey)),
-      boxKey(a.publicKey, b.secretKey),
+      sealShareWith(share, boxKey(b.publicKey, a)),
+      boxKey(a.publicKey, b),
     );
     expect(opened.from).toBe('alice');
     expect(Buffer.from(opened.bShare)).toEqual(Buffer.from(share.bShare));
+    // A third party's key pair does not open it.
+    expect(() =>
+      openShareWith(
+        sealShareWith(share, boxKey(b.publicKey, a)),
+        boxKey(a.publicKey, generateKeyPair()),
+      ),
+    ).toThrow(/does not decrypt/);
+  });
+
+  it('matches crypto_scalarmult on any 32 bytes and refuses small-order peer keys', () => {
+    const a = generateKeyPair();
+    for (let i = 0; i < 50; i++) {
+      const peer = randomBytes(32); // any u-coordinate, the top bit too
+      expect(Buffer.from(x25519(a, peer))).toEqual(
+        Buffer.from(sodium.crypto_scalarmult(a.secretKey, peer)),
+      );
+    }
+    for (const small of [
+      new Uint8Array(32),
+      Uint8Array.from({ length: 32 }, (_, k) => (k ? 0 : 1)),
+    ]) {
+      expect(() => x25519(a, small)).toThrow(/small order/);
+    }
   });
 
   it('draws fresh bytes on every call (seeds, nonces, secret keys)', () => {

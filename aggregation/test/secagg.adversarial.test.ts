@@ -170,9 +170,9 @@ describe('SecAgg+ rejects bad messages with codes and changes nothing', () => {
     // A share opened with the wrong recipient key fails to decrypt.
     const { ciphertext, from } = inboxes.get(clients[1]!.id)![0]!;
     const senderPk = roster.find((m) => m.client === from)!.cPk;
-    expect(
-      await code((async () => openShare(ciphertext, senderPk, generateKeyPair().secretKey))()),
-    ).toBe('BAD_SHARE');
+    expect(await code((async () => openShare(ciphertext, senderPk, generateKeyPair()))())).toBe(
+      'BAD_SHARE',
+    );
   });
 
   it.each(PRG_NAMES)(
