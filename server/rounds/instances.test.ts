@@ -4,15 +4,18 @@
  * the third instance works only the `settlement` lane. Every round completes with the exact
  * weighted mean, each is recorded on chain exactly once, and rewards reach agents on both
  * instances. An agent that leaves after answering a stage is dropped at the next one after the
- * grace period, not at that stage's deadline.
+ * grace period, not at that stage's deadline. An `open-round` job lost with Redis's data leaves
+ * a bounty idle until the sweep of the instance its agents are connected to asks again.
  */
 import { Wallet } from 'ethers';
+import { Redis } from 'ioredis';
 import { ProtocolAgent, type AgentEvent } from '../../client-agent/protocol/index.js';
 import { startServer, type RunningServer } from '../app.js';
 import type { Chain } from '../chain/chain.service.js';
 import type { ServerConfig } from '../config.js';
 import { dropSchema } from '../db/datasource.js';
 import { ModelVersion, Round, RoundGroup } from '../db/entities.js';
+import { RecoveryService } from './recovery.js';
 import { RoundsService } from './rounds.service.js';
 import {
   denseSpec,
@@ -184,5 +187,65 @@ describe('two aggregator instances and a settlement worker', () => {
     // Its masked input stays in the sum (the others reveal its mask): (0.04 + 5 * 0.01) / 6.
     const v1 = await a.ds.getRepository(ModelVersion).findOneByOrFail({ bountyId, version: 1 });
     expect(new Float32Array(new Uint8Array(v1.weights).buffer)[0]).toBeCloseTo(0.015, 3);
+  });
+
+  it('an open-round job lost with Redis: no round opens until the sweep of the agents’ instance asks again', async () => {
+    // Agents on an instance that works no lane (its jobs are for the others); the bounty's
+    // open-round job is then lost with Redis's data before any worker saw it.
+    const quiet = { sweepMs: 3_600_000 }; // the sweeps below are called, not timed
+    const logger = process.env.TEST_LOG ? undefined : (['error'] as const);
+    const base = { ...servers[0]!.config, ...quiet };
+    const front = await startServer(
+      { ...base, lanes: 'none' },
+      { chain, logger: logger ? [...logger] : undefined },
+    );
+    servers.push(front);
+    const { bountyId } = await sponsorBounty(front, chain, {
+      sponsorKey: chain.keys![1]!,
+      spec: denseSpec(INPUTS, CLASSES, { minParticipants: 3, maxGroups: 1 }),
+      weights: new Float32Array(PARAMS),
+      validation: syntheticTask(INPUTS, CLASSES, 100, 7),
+      budget: 1_000_000n,
+      rounds: 1,
+      minParticipants: 3,
+    });
+    const redis = new Redis(base.redisUrl!);
+    const queued = async () =>
+      (await redis.keys(`${base.redisPrefix}:*`)).filter((k) => k.includes(`open-${bountyId}-`));
+    for (let i = 0; i < 3; i++) {
+      const wallet = await joinOnChain(chain, chain.keys![2 + AGENTS + 6 + i]!, bountyId);
+      const agent = new ProtocolAgent({
+        serverUrl: front.url,
+        wallet: wallet as unknown as Wallet,
+        bountyId,
+        reconnect: false,
+        train: async () => ({ delta: new Float32Array(PARAMS).fill(0.02), samples: 1 }),
+      });
+      agents.push(agent);
+      await agent.start();
+    }
+    await waitFor(async () => (await queued()).length > 0, 10_000);
+    // Lost: every key of this deployment's queue goes (as when Redis restarts empty).
+    const keys = await redis.keys(`${base.redisPrefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    expect(await queued()).toEqual([]);
+    // A worker instance comes up. Its own sweep finds no agent of the bounty connected to it.
+    const worker = await startServer(
+      { ...base, lanes: 'all' },
+      { chain, logger: logger ? [...logger] : undefined },
+    );
+    servers.push(worker);
+    const rounds = () => front.ds.getRepository(Round).countBy({ bountyId });
+    expect(await rounds()).toBe(0);
+    expect(await queued()).toEqual([]);
+    // The sweep of the instance the agents are on enqueues it again; the worker opens the round.
+    await front.app.get(RecoveryService).sweep();
+    await waitFor(
+      async () =>
+        (await front.ds.getRepository(Round).countBy({ bountyId, state: 'settled' })) === 1,
+      30_000,
+    );
+    expect(await rounds()).toBe(1);
+    redis.disconnect();
   });
 });
