@@ -187,7 +187,7 @@ export class SecAggClient {
     this.held.set(this.id, { b: bShares[0]!, s: sShares[0]! });
     for (const j of this.neighbours) {
       const { round, group } = this.params;
-      this.pairSeeds.set(j, pairSeed(this.s, byId.get(j)!.sPk, round, group, this.id, j));
+      this.pairSeeds.set(j, pairSeed(this.s.secretKey, byId.get(j)!.sPk, round, group, this.id, j));
       this.boxKeys.set(j, boxKey(byId.get(j)!.cPk, this.c));
     }
     this.acc = new WordAccumulator(this.params.dim);

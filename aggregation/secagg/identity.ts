@@ -7,12 +7,12 @@
  * agent and the server pass in as `WalletRecover`) and a round needs one per peer for its keys and
  * one per survivor for the consistency check. So the wallet certifies a per-bounty Ed25519 key once (EIP-191 over
  * `certificateMessage`: chain id, bounty id, address, key) and every per-round message is signed
- * with that key (libsodium crypto_sign; about 75 µs to verify). Peers check each certificate
+ * with that key (libsodium crypto_sign; about 37 µs to verify natively, 84 µs in libsodium.js: sodium.ts). Peers check each certificate
  * themselves, once per (address, certificate), so a server that relays keys still cannot put its
  * own key behind an agent's address: it would need the agent's wallet to certify it. A certificate
  * made for another bounty, chain or wallet names other bytes and recovers another address.
  */
-import sodium from 'libsodium-wrappers';
+import { signDetached, signVerifyDetached, sodium, sodiumReady } from './sodium.js';
 import type { ClientId } from '../types.js';
 import { keysPayload } from './keys.js';
 import type { AdvertiseKeys } from './messages.js';
@@ -66,7 +66,7 @@ export async function createIdentity(
   address: string,
   signMessage: (message: string) => string | Promise<string>,
 ): Promise<AgentIdentity> {
-  await sodium.ready;
+  await sodiumReady();
   const kp = sodium.crypto_sign_keypair();
   const signature = await signMessage(certificateMessage(scope, address, kp.publicKey));
   return { certificate: { key: kp.publicKey, signature }, secretKey: kp.privateKey };
@@ -74,14 +74,14 @@ export async function createIdentity(
 
 /** Ed25519 signature (64 bytes) of a round message. */
 export function signRound(identity: AgentIdentity, payload: Uint8Array): Uint8Array {
-  return sodium.crypto_sign_detached(payload, identity.secretKey);
+  return signDetached(payload, identity.secretKey);
 }
 
 /** Checks an Ed25519 signature; false (never a throw) on malformed input. */
 export function verifyRound(key: Uint8Array, payload: Uint8Array, signature: Uint8Array): boolean {
   if (key.length !== 32 || signature.length !== 64) return false;
   try {
-    return sodium.crypto_sign_verify_detached(signature, payload, key);
+    return signVerifyDetached(signature, payload, key);
   } catch {
     return false;
   }

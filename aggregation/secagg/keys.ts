@@ -3,21 +3,14 @@
  * and "ShareKeys"). Each client holds two X25519 key pairs: c for encrypting shares to its
  * neighbours (XSalsa20-Poly1305 under a key hashed from the pair's agreement), s for agreeing
  * pairwise mask seeds. Seeds are hashed with the round and group so that keys reused across
- * rounds never reuse a mask.
- *
- * The X25519 agreements (two per neighbour) go through Node's OpenSSL: about 37 µs each with the
- * peer's key imported as a JWK, against 74 µs in libsodium.js's WebAssembly (same results; the
- * DER import Node also offers costs 66 µs by itself). Hashing, boxes and key generation stay in
- * libsodium.
+ * rounds never reuse a mask. libsodium throughout (sodium.ts: the native library for X25519
+ * where it loads).
  */
-import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
-import sodium from 'libsodium-wrappers';
 import { check, fail } from '../errors.js';
+import { scalarmult, sodium } from './sodium.js';
 import type { ClientId, GroupId, RoundId, Seed } from '../types.js';
 
-export async function sodiumReady(): Promise<void> {
-  await sodium.ready;
-}
+export { sodiumReady } from './sodium.js';
 
 export interface KeyPair {
   readonly publicKey: Uint8Array;
@@ -43,33 +36,15 @@ export function publicKeyOf(secretKey: Uint8Array): Uint8Array {
   return sodium.crypto_scalarmult_base(secretKey);
 }
 
-const b64url = (b: Uint8Array) =>
-  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
-
-/** Each secret key imported once (a client agrees with every neighbour under the same two). */
-const imported = new WeakMap<Uint8Array, KeyObject>();
-
 /**
- * X25519(secret, peer), as crypto_scalarmult computes it; refuses (PROTOCOL_VIOLATION) a peer key
- * of small order, whose agreement is all zeros.
+ * X25519(secret, peer): crypto_scalarmult; refuses (PROTOCOL_VIOLATION) a peer key of small
+ * order, whose agreement would be all zeros.
  */
-export function x25519(me: KeyPair, peerPublicKey: Uint8Array): Uint8Array {
-  let privateKey = imported.get(me.secretKey);
-  if (!privateKey) {
-    privateKey = createPrivateKey({
-      key: { kty: 'OKP', crv: 'X25519', d: b64url(me.secretKey), x: b64url(me.publicKey) },
-      format: 'jwk',
-    });
-    imported.set(me.secretKey, privateKey);
-  }
+export function x25519(secretKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
   try {
-    const publicKey = createPublicKey({
-      key: { kty: 'OKP', crv: 'X25519', x: b64url(peerPublicKey) },
-      format: 'jwk',
-    });
-    return new Uint8Array(diffieHellman({ privateKey, publicKey }));
+    return scalarmult(secretKey, peerPublicKey);
   } catch {
-    fail('PROTOCOL_VIOLATION', 'X25519 with a peer key of small order (or not 32 bytes)');
+    fail('PROTOCOL_VIOLATION', 'X25519 with a peer key of small order');
   }
 }
 
@@ -102,14 +77,14 @@ export function commitSeed(
  * Both ends compute the same value; so does the server once it reconstructs s_j of a dropout.
  */
 export function pairSeed(
-  me: KeyPair,
+  secretKey: Uint8Array,
   peerPublicKey: Uint8Array,
   round: RoundId,
   group: GroupId,
   a: ClientId,
   b: ClientId,
 ): Seed {
-  const shared = x25519(me, peerPublicKey);
+  const shared = x25519(secretKey, peerPublicKey);
   const [lo, hi] = a < b ? [a, b] : [b, a];
   const ctx = context('pair', round, group, lo, hi);
   const msg = new Uint8Array(shared.length + ctx.length);
@@ -250,7 +225,7 @@ export function decodeSharePlaintext(bytes: Uint8Array): SharePlaintext {
  * and opening its shares is symmetric encryption only. Both ends derive the same key.
  */
 export function boxKey(peerPk: Uint8Array, me: KeyPair): Uint8Array {
-  const shared = x25519(me, peerPk);
+  const shared = x25519(me.secretKey, peerPk);
   const [lo, hi] =
     Buffer.compare(Buffer.from(me.publicKey), Buffer.from(peerPk)) < 0
       ? [me.publicKey, peerPk]

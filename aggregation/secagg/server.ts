@@ -454,7 +454,7 @@ export class SecAggGroupServer {
         // Only the survivors that accepted j's shares added their pair's mask.
         if (!s3.has(i) || this.rejects(i, j)) continue;
         const seed = pairSeed(
-          { secretKey: sk, publicKey: pk },
+          sk,
           this.keys.get(i)!.sPk,
           this.params.round,
           this.params.group,

@@ -16,6 +16,7 @@ import {
   sodiumReady,
   x25519,
 } from '../secagg/keys.js';
+import { scalarmult, signDetached, signVerifyDetached, sodiumBackend } from '../secagg/sodium.js';
 
 beforeAll(sodiumReady);
 
@@ -34,11 +35,11 @@ describe('secagg keys', () => {
   it('agrees on pair seeds and box keys from both ends', () => {
     const a = generateKeyPair();
     const b = generateKeyPair();
-    const seedA = pairSeed(a, b.publicKey, 'r', 'g', 'alice', 'bob');
-    const seedB = pairSeed(b, a.publicKey, 'r', 'g', 'bob', 'alice');
+    const seedA = pairSeed(a.secretKey, b.publicKey, 'r', 'g', 'alice', 'bob');
+    const seedB = pairSeed(b.secretKey, a.publicKey, 'r', 'g', 'bob', 'alice');
     expect(Buffer.from(seedA)).toEqual(Buffer.from(seedB));
-    // The agreement is libsodium's crypto_scalarmult, through OpenSSL.
-    expect(Buffer.from(x25519(a, b.publicKey))).toEqual(
+    // The agreement is crypto_scalarmult, native or WebAssembly.
+    expect(Buffer.from(x25519(a.secretKey, b.publicKey))).toEqual(
       Buffer.from(sodium.crypto_scalarmult(a.secretKey, b.publicKey)),
     );
     const share = { from: 'alice', to: 'bob', bShare: randomBytes(33), sShare: randomBytes(33) };
@@ -61,7 +62,7 @@ describe('secagg keys', () => {
     const a = generateKeyPair();
     for (let i = 0; i < 50; i++) {
       const peer = randomBytes(32); // any u-coordinate, the top bit too
-      expect(Buffer.from(x25519(a, peer))).toEqual(
+      expect(Buffer.from(x25519(a.secretKey, peer))).toEqual(
         Buffer.from(sodium.crypto_scalarmult(a.secretKey, peer)),
       );
     }
@@ -69,7 +70,7 @@ describe('secagg keys', () => {
       new Uint8Array(32),
       Uint8Array.from({ length: 32 }, (_, k) => (k ? 0 : 1)),
     ]) {
-      expect(() => x25519(a, small)).toThrow(/small order/);
+      expect(() => x25519(a.secretKey, small)).toThrow(/small order/);
     }
   });
 
@@ -81,5 +82,29 @@ describe('secagg keys', () => {
       seen.add(Buffer.from(generateKeyPair().secretKey).toString('hex'));
     }
     expect(seen.size).toBe(1500);
+  });
+});
+
+describe('sodium.ts', () => {
+  it('loads the native libsodium here, and it answers as libsodium.js does', () => {
+    expect(sodiumBackend).toBe('sodium-native');
+    const kp = sodium.crypto_sign_keypair();
+    for (let i = 0; i < 50; i++) {
+      const msg = randomBytes(i * 7);
+      const sig = signDetached(msg, kp.privateKey);
+      expect(Buffer.from(sig)).toEqual(
+        Buffer.from(sodium.crypto_sign_detached(msg, kp.privateKey)),
+      );
+      expect(signVerifyDetached(sig, msg, kp.publicKey)).toBe(true);
+      const bad = Uint8Array.from(sig);
+      bad[i % 64]! ^= 1;
+      expect(signVerifyDetached(bad, msg, kp.publicKey)).toBe(false);
+      expect(sodium.crypto_sign_verify_detached(bad, msg, kp.publicKey)).toBe(false);
+      const sk = randomBytes(32);
+      const pk = randomBytes(32);
+      expect(Buffer.from(scalarmult(sk, pk))).toEqual(
+        Buffer.from(sodium.crypto_scalarmult(sk, pk)),
+      );
+    }
   });
 });
