@@ -70,20 +70,30 @@ export class ModelsService {
     };
   }
 
-  /** Model versions never change once stored: downloads in a round are served from memory. */
+  /**
+   * Model versions never change once stored: downloads in a round are served from memory. Every
+   * agent of a round asks for the new version at once; they share one read of it (`loading`), not
+   * one each (two files per agent, each row about twice the weights' size as bytea text).
+   */
   private readonly cache = new Map<string, ModelVersion>();
+  private readonly loading = new Map<string, Promise<ModelVersion | null>>();
 
   async get(bountyId: number, version?: number): Promise<ModelVersion> {
     const key = `${bountyId}:${version}`;
     const hit = version === undefined ? undefined : this.cache.get(key);
     if (hit) return hit;
-    const row =
-      version === undefined
-        ? await this.latest(bountyId)
-        : await this.ds.getRepository(ModelVersion).findOneBy({ bountyId, version });
-    if (row && version !== undefined) {
-      if (this.cache.size >= 16) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(key, row);
+    let row: ModelVersion | null;
+    if (version === undefined) {
+      row = await this.latest(bountyId);
+    } else {
+      let load = this.loading.get(key);
+      if (!load) {
+        load = this.ds.getRepository(ModelVersion).findOneBy({ bountyId, version });
+        this.loading.set(key, load);
+        void load.finally(() => this.loading.delete(key)).catch(() => undefined);
+      }
+      row = await load;
+      if (row) this.remember(row);
     }
     if (!row)
       throw new ProtocolError(
@@ -91,6 +101,14 @@ export class ModelsService {
         `no model version ${version ?? 'latest'} of bounty ${bountyId}`,
       );
     return row;
+  }
+
+  /** Keeps a stored (committed) version in memory; the 16 most recent stay. */
+  remember(row: ModelVersion): void {
+    const key = `${row.bountyId}:${row.version}`;
+    if (this.cache.has(key)) return;
+    if (this.cache.size >= 16) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key, row);
   }
 
   async list(bountyId: number): Promise<{ version: number; hash: string; createdAt: Date }[]> {

@@ -435,6 +435,8 @@ export class RoundsService implements OnModuleInit {
       return;
     }
     const { round, published } = result;
+    // Committed: the round's agents are about to ask for it, all at once.
+    this.models.remember(published);
     this.log.log(
       `bounty ${round.bountyId} round ${round.number} aggregated -> model v${published.version}`,
     );
