@@ -101,6 +101,8 @@ interface RoundRun {
   start: RoundStart;
   client: SecAggClient;
   training: Promise<TrainOutput>;
+  /** The clipped, quantized, weighted update, encoded as soon as training ends (see update). */
+  encoded?: Promise<Quantized>;
   answers: Map<Stage, unknown>;
   samples?: number;
 }
@@ -413,22 +415,29 @@ export class ProtocolAgent {
     // before stage 3.
     const keys = this.answer(run, 'keys', await client.advertise());
     setImmediate(begin);
+    // Encoded while the group still exchanges keys and shares: stage 3 then only adds the masks.
+    this.update(run).catch(() => undefined);
     await keys;
   }
 
-  /** The trained update, clipped, quantized and weighted; sets the declared sample count. */
-  private async update(run: RoundRun): Promise<Quantized> {
-    const { delta, samples } = await run.training;
-    const q = run.start.quant;
-    const cfg = makeQuantConfig({
-      clip: q.clip,
-      maxClients: q.maxClients,
-      maxWeight: q.maxWeight,
-      scale: q.scale,
+  /**
+   * The trained update, clipped, quantized and weighted; sets the declared sample count. Encoded
+   * once per round, when training ends, whoever asks first.
+   */
+  private update(run: RoundRun): Promise<Quantized> {
+    run.encoded ??= run.training.then(({ delta, samples }) => {
+      const q = run.start.quant;
+      const cfg = makeQuantConfig({
+        clip: q.clip,
+        maxClients: q.maxClients,
+        maxWeight: q.maxWeight,
+        scale: q.scale,
+      });
+      const weight = Math.max(1, Math.min(q.maxWeight, Math.round(samples)));
+      run.samples = this.declaredSamples(weight, run.start);
+      return this.encode(delta, weight, cfg, run.start);
     });
-    const weight = Math.max(1, Math.min(q.maxWeight, Math.round(samples)));
-    run.samples = this.declaredSamples(weight);
-    return this.encode(delta, weight, cfg);
+    return run.encoded;
   }
 
   private async onStage(s: { roundId: number; stage: Stage; payload: unknown }): Promise<void> {
@@ -457,24 +466,31 @@ export class ProtocolAgent {
   /**
    * The words this agent masks: its clipped, quantized, weighted update. One seam with
    * `declaredSamples` and `outgoing`, so that tests can play a hostile agent that breaks the
-   * protocol through the real client (test/adversary/); honest agents never override them.
+   * protocol through the real client (test/adversary/); honest agents never override them. Each
+   * is told the round it works for (the update is encoded when training ends, which may come
+   * before or after the round's stage 2).
    */
-  protected encode(delta: Float32Array, weight: number, cfg: QuantConfig): Quantized {
+  protected encode(
+    delta: Float32Array,
+    weight: number,
+    cfg: QuantConfig,
+    _round: RoundStart,
+  ): Quantized {
     return encodeUpdate(delta, weight, cfg);
   }
 
   /** The sample count declared with the masked input (the weight in the encoded words). */
-  protected declaredSamples(weight: number): number {
+  protected declaredSamples(weight: number, _round: RoundStart): number {
     return weight;
   }
 
   /** A stage's message as it goes on the wire. */
-  protected outgoing(_stage: Stage, message: unknown): unknown {
+  protected outgoing(_stage: Stage, message: unknown, _round: RoundStart): unknown {
     return message;
   }
 
   private async answer(run: RoundRun, stage: Stage, message: unknown): Promise<void> {
-    message = this.outgoing(stage, message);
+    message = this.outgoing(stage, message, run.start);
     run.answers.set(stage, message);
     await this.send(run.start.roundId, stage, message, run.samples);
   }

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { QuantConfig, Quantized, ShareKeys, Unmask } from '../../aggregation/index.js';
 import { ProtocolAgent, type AgentOptions } from '../../client-agent/protocol/index.js';
+import type { RoundStart } from '../../aggregation/index.js';
 
 export type Attack =
   /** Every parameter word 0x7fffffff and weight word 1: the largest push a word can make. */
@@ -20,10 +21,10 @@ export type Attack =
   | 'honest';
 
 export class HostileAgent extends ProtocolAgent {
-  private rounds = 0;
-  private attack: Attack = 'honest';
+  /** The rounds this agent took part in, in order (the n-th is `plan(n)`'s). */
+  private readonly seen: number[] = [];
 
-  /** `plan(n)` is the attack of the n-th round this agent sends a masked input in (1-based). */
+  /** `plan(n)` is the attack of the n-th round this agent takes part in (1-based). */
   constructor(
     opts: AgentOptions,
     private readonly plan: (n: number) => Attack,
@@ -31,25 +32,36 @@ export class HostileAgent extends ProtocolAgent {
     super(opts);
   }
 
-  protected override encode(delta: Float32Array, weight: number, cfg: QuantConfig): Quantized {
-    if (this.attack === 'extreme-words') {
+  private attackOf(round: RoundStart): Attack {
+    let n = this.seen.indexOf(round.roundId);
+    if (n < 0) n = this.seen.push(round.roundId) - 1;
+    return this.plan(n + 1);
+  }
+
+  protected override encode(
+    delta: Float32Array,
+    weight: number,
+    cfg: QuantConfig,
+    round: RoundStart,
+  ): Quantized {
+    const attack = this.attackOf(round);
+    if (attack === 'extreme-words') {
       const out = new Uint32Array(delta.length + 1).fill(0x7fffffff);
       out[delta.length] = 1;
       return out;
     }
-    if (this.attack === 'undeclared-weight') return super.encode(delta, cfg.maxWeight, cfg);
-    return super.encode(delta, weight, cfg);
+    if (attack === 'undeclared-weight') return super.encode(delta, cfg.maxWeight, cfg, round);
+    return super.encode(delta, weight, cfg, round);
   }
 
-  protected override declaredSamples(weight: number): number {
-    // Called once per round, first thing at the masked stage: the round's attack starts here.
-    this.attack = this.plan(++this.rounds);
-    return this.attack === 'extreme-words' || this.attack === 'undeclared-weight' ? 1 : weight;
+  protected override declaredSamples(weight: number, round: RoundStart): number {
+    const attack = this.attackOf(round);
+    return attack === 'extreme-words' || attack === 'undeclared-weight' ? 1 : weight;
   }
 
-  protected override outgoing(stage: string, message: unknown): unknown {
-    // Stage 2 comes before the round's first masked input: its attack is the next round's.
-    if (stage === 'shares' && this.plan(this.rounds + 1) === 'garbage-share-ciphertexts') {
+  protected override outgoing(stage: string, message: unknown, round: RoundStart): unknown {
+    const attack = this.attackOf(round);
+    if (stage === 'shares' && attack === 'garbage-share-ciphertexts') {
       const m = message as ShareKeys;
       return {
         ...m,
@@ -59,7 +71,7 @@ export class HostileAgent extends ProtocolAgent {
         })),
       };
     }
-    if (stage !== 'unmask' || this.attack !== 'garbage-unmask-shares') return message;
+    if (stage !== 'unmask' || attack !== 'garbage-unmask-shares') return message;
     const m = message as Unmask;
     const garble = (share: Uint8Array) => {
       const g = new Uint8Array(randomBytes(share.length));
