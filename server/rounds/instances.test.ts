@@ -39,6 +39,20 @@ describe('two aggregator instances and a settlement worker', () => {
   const agents: ProtocolAgent[] = [];
   const errors: AgentEvent[] = [];
 
+  /** A one-round, one-group bounty that opens with `members` agents online. */
+  const oneRoundBounty = async (server: RunningServer, members: number, seed: number) =>
+    (
+      await sponsorBounty(server, chain, {
+        sponsorKey: chain.keys![1]!,
+        spec: denseSpec(INPUTS, CLASSES, { minParticipants: members, maxGroups: 1 }),
+        weights: new Float32Array(PARAMS),
+        validation: syntheticTask(INPUTS, CLASSES, 100, seed),
+        budget: 1_000_000n,
+        rounds: 1,
+        minParticipants: 3,
+      })
+    ).bountyId;
+
   afterAll(async () => {
     for (const a of agents) a.stop();
     for (const s of servers.reverse()) await s.close();
@@ -127,15 +141,7 @@ describe('two aggregator instances and a settlement worker', () => {
 
   it('an agent gone after answering the masked stage is dropped at confirm, not at its deadline', async () => {
     const [a, b] = servers as [RunningServer, RunningServer];
-    const { bountyId } = await sponsorBounty(a, chain, {
-      sponsorKey: chain.keys![1]!,
-      spec: denseSpec(INPUTS, CLASSES, { minParticipants: 6, maxGroups: 1 }),
-      weights: new Float32Array(PARAMS),
-      validation: syntheticTask(INPUTS, CLASSES, 100, 6),
-      budget: 1_000_000n,
-      rounds: 1,
-      minParticipants: 3,
-    });
+    const bountyId = await oneRoundBounty(a, 6, 6);
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let leaverSent!: () => void;
@@ -200,15 +206,7 @@ describe('two aggregator instances and a settlement worker', () => {
       { chain, logger: logger ? [...logger] : undefined },
     );
     servers.push(front);
-    const { bountyId } = await sponsorBounty(front, chain, {
-      sponsorKey: chain.keys![1]!,
-      spec: denseSpec(INPUTS, CLASSES, { minParticipants: 3, maxGroups: 1 }),
-      weights: new Float32Array(PARAMS),
-      validation: syntheticTask(INPUTS, CLASSES, 100, 7),
-      budget: 1_000_000n,
-      rounds: 1,
-      minParticipants: 3,
-    });
+    const bountyId = await oneRoundBounty(front, 3, 7);
     const redis = new Redis(base.redisUrl!);
     const queued = async () =>
       (await redis.keys(`${base.redisPrefix}:*`)).filter((k) => k.includes(`open-${bountyId}-`));
