@@ -9,6 +9,7 @@
  */
 import { Wallet } from 'ethers';
 import { Redis } from 'ioredis';
+import { In } from 'typeorm';
 import { ProtocolAgent, type AgentEvent } from '../../client-agent/protocol/index.js';
 import { startServer, type RunningServer } from '../app.js';
 import type { Chain } from '../chain/chain.service.js';
@@ -206,6 +207,14 @@ describe('two aggregator instances and a settlement worker', () => {
       { chain, logger: logger ? [...logger] : undefined },
     );
     servers.push(front);
+    // Settlement sends with the coordinator's key, which funds sponsors here too: let the
+    // previous test's round settle first, or the two race for one nonce.
+    await waitFor(
+      async () =>
+        (await front.ds.getRepository(Round).countBy({ state: In(['aggregated', 'scored']) })) ===
+        0,
+      30_000,
+    );
     const bountyId = await oneRoundBounty(front, 3, 7);
     const redis = new Redis(base.redisUrl!);
     const queued = async () =>
