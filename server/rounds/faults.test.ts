@@ -5,8 +5,9 @@
  * to stage n (so the kill lands while the round waits in that stage, never by timing), the kill
  * and restart happen, the agent lets its answer go. The sixth round is killed in settlement,
  * right after its `recordRound` transaction reached the chain and before the aggregator heard
- * back. Each round must end settled (or aborted with a reason), recorded on chain exactly once,
- * and the public audit must pass.
+ * back; the seventh inside scoring, its transaction waiting on a row lock the test holds (so the
+ * kill lands there by state, not timing). Each round must end settled (or aborted with a reason),
+ * recorded on chain exactly once, and the public audit must pass.
  */
 import { randomBytes } from 'node:crypto';
 import { Wallet } from 'ethers';
@@ -38,8 +39,11 @@ const INPUTS = 12;
 const CLASSES = 3;
 const PARAMS = INPUTS * CLASSES + CLASSES;
 const AGENTS = 6;
-/** The stage whose answer is held back in round n (index n - 1); round 6 dies in settlement. */
-const HELD = ['keys', 'shares', 'masked', 'confirm', 'unmask', 'keys'] as const;
+/**
+ * The stage whose answer is held back in round n (index n - 1); round 6 dies in settlement,
+ * round 7 inside scoring.
+ */
+const HELD = ['keys', 'shares', 'masked', 'confirm', 'unmask', 'keys', 'unmask'] as const;
 
 interface Hold {
   reached: Promise<void>;
@@ -228,7 +232,7 @@ describe('SIGKILL of the aggregator', () => {
   );
 
   it('killed in settlement after its transaction was mined: recorded once, audit passes', async () => {
-    const n = HELD.length;
+    const n = 6;
     const h = holds.get(`${n}:${HELD[n - 1]}`)!;
     await h.reached;
     proxy.set('lose-next-send');
@@ -240,9 +244,52 @@ describe('SIGKILL of the aggregator', () => {
     await srv.start();
     await endsOnce(n);
     expect((await roundRow(n))!.state).toBe('settled');
-    // Every ledger round of the bounty, once each.
+    // Every ledger round of the bounty so far, once each.
     const onChain = await settlementsOn(chain, bountyId);
     expect([...onChain.keys()].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect([...onChain.values()].every((v) => v.records === 1)).toBe(true);
+  });
+
+  it('killed inside scoring, its transaction waiting on a lock: scored and settled once', async () => {
+    const n = 7;
+    const h = holds.get(`${n}:${HELD[n - 1]}`)!;
+    await h.reached;
+    const id = await waitFor(async () => {
+      const r = await roundRow(n);
+      if (r?.state !== 'unmask') return false;
+      const [{ c }] = (await db.query(
+        `SELECT count(*)::int AS c FROM "${schema}".participant WHERE round_id = $1 AND progress = 'unmask'`,
+        [r.id],
+      )) as { c: number }[];
+      return c === AGENTS - 1;
+    }).then(async () => (await roundRow(n))!.id);
+    // Hold the rows of everyone who answered: scoring writes each member's score and reward in
+    // one transaction, which then waits here (the slow agent's own row stays free for its answer).
+    const lock = db.createQueryRunner();
+    await lock.connect();
+    await lock.startTransaction();
+    await lock.query(
+      `SELECT 1 FROM "${schema}".participant WHERE round_id = $1 AND progress = 'unmask' FOR UPDATE`,
+      [id],
+    );
+    h.release();
+    await waitFor(async () => {
+      const [{ c }] = (await db.query(
+        `SELECT count(*)::int AS c FROM pg_stat_activity
+          WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE %"participant"%'`,
+      )) as { c: number }[];
+      return c > 0;
+    });
+    expect((await roundRow(n))!.state).toBe('aggregated');
+    await srv.kill();
+    // The dead server's transaction gets the rows, finds its client gone and rolls back.
+    await lock.rollbackTransaction();
+    await lock.release();
+    await srv.start();
+    await endsOnce(n);
+    expect((await roundRow(n))!.state).toBe('settled');
+    const onChain = await settlementsOn(chain, bountyId);
+    expect([...onChain.keys()].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect([...onChain.values()].every((v) => v.records === 1)).toBe(true);
   });
 });
