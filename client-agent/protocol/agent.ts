@@ -327,7 +327,14 @@ export class ProtocolAgent {
     const [j, w] = await Promise.all([
       fetch(base, { headers }),
       fetch(base.replace(/model\.json$/, 'weights.bin'), { headers }),
-    ]);
+    ]).catch((err: unknown) => {
+      // A refused connection (the aggregator restarting) is retried. fetch's TypeError comes from
+      // Node's own realm, which is not this module's when the agent runs inside a VM context (a
+      // test runner's), and p-retry refuses to retry anything that is not an Error of its realm.
+      throw err instanceof Error
+        ? err
+        : new Error(`model download: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    });
     if (j.status >= 500 || w.status >= 500)
       throw new Error(`model download: the aggregator answered ${j.status}/${w.status}`);
     if (!j.ok || !w.ok)
