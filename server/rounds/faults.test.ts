@@ -5,8 +5,8 @@
  * to stage n (so the kill lands while the round waits in that stage, never by timing), the kill
  * and restart happen, the agent lets its answer go. The sixth round is killed in settlement,
  * right after its `recordRound` transaction reached the chain and before the aggregator heard
- * back; the seventh inside scoring, its transaction waiting on a row lock the test holds (so the
- * kill lands there by state, not timing). Each round must end settled (or aborted with a reason),
+ * back; the seventh inside scoring and the eighth inside the aggregation, each transaction
+ * waiting on row locks the test holds (so the kill lands there by state, not timing). Each round must end settled (or aborted with a reason),
  * recorded on chain exactly once, and the public audit must pass.
  */
 import { randomBytes } from 'node:crypto';
@@ -41,9 +41,9 @@ const PARAMS = INPUTS * CLASSES + CLASSES;
 const AGENTS = 6;
 /**
  * The stage whose answer is held back in round n (index n - 1); round 6 dies in settlement,
- * round 7 inside scoring.
+ * round 7 inside scoring, round 8 inside the aggregation's transaction.
  */
-const HELD = ['keys', 'shares', 'masked', 'confirm', 'unmask', 'keys', 'unmask'] as const;
+const HELD = ['keys', 'shares', 'masked', 'confirm', 'unmask', 'keys', 'unmask', 'unmask'] as const;
 
 interface Hold {
   reached: Promise<void>;
@@ -150,6 +150,7 @@ describe('SIGKILL of the aggregator', () => {
         reconnect: true,
         onEvent: (e) => {
           if (e.type === 'round') roundOf.set(e.roundId!, (e.detail as { round: number }).round);
+          if (process.env.TEST_LOG && e.type !== 'sent') console.warn('agent', i, JSON.stringify(e));
         },
         train: async ({ round }) => {
           trained.set(round.round, (trained.get(round.round) ?? 0) + 1);
@@ -250,37 +251,41 @@ describe('SIGKILL of the aggregator', () => {
     expect([...onChain.values()].every((v) => v.records === 1)).toBe(true);
   });
 
-  it('killed inside scoring, its transaction waiting on a lock: scored and settled once', async () => {
-    const n = 7;
+  /**
+   * Round n waits for its slow agent's unmask answer; the test then holds `lockSql`'s rows and
+   * lets the answer go, waits until a statement of the aggregator (one LIKE `waiting`) waits on
+   * them, kills the aggregator there, releases the rows and starts it again.
+   */
+  async function killWhileWaiting(n: number, lockSql: string, waiting: string) {
     const h = holds.get(`${n}:${HELD[n - 1]}`)!;
     await h.reached;
-    const id = await waitFor(async () => {
+    // Everyone else has answered (or was dropped: the previous case's restart comes while this
+    // round runs); only the slow agent owes the unmask stage.
+    await waitFor(async () => {
       const r = await roundRow(n);
       if (r?.state !== 'unmask') return false;
-      const [{ c }] = (await db.query(
-        `SELECT count(*)::int AS c FROM "${schema}".participant WHERE round_id = $1 AND progress = 'unmask'`,
+      const [{ owing }] = (await db.query(
+        `SELECT count(*)::int AS owing FROM "${schema}".participant
+          WHERE round_id = $1 AND progress NOT IN ('unmask', 'dropped')`,
         [r.id],
-      )) as { c: number }[];
-      return c === AGENTS - 1;
-    }).then(async () => (await roundRow(n))!.id);
-    // Hold the rows of everyone who answered: scoring writes each member's score and reward in
-    // one transaction, which then waits here (the slow agent's own row stays free for its answer).
+      )) as { owing: number }[];
+      return owing === 1;
+    });
+    const id = (await roundRow(n))!.id;
     const lock = db.createQueryRunner();
     await lock.connect();
     await lock.startTransaction();
-    await lock.query(
-      `SELECT 1 FROM "${schema}".participant WHERE round_id = $1 AND progress = 'unmask' FOR UPDATE`,
-      [id],
-    );
+    await lock.query(lockSql, [id]);
     h.release();
     await waitFor(async () => {
       const [{ c }] = (await db.query(
         `SELECT count(*)::int AS c FROM pg_stat_activity
-          WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE %"participant"%'`,
+          WHERE wait_event_type = 'Lock' AND query LIKE $1`,
+        [waiting],
       )) as { c: number }[];
       return c > 0;
     });
-    expect((await roundRow(n))!.state).toBe('aggregated');
+    const stateAtKill = (await roundRow(n))!.state;
     await srv.kill();
     // The dead server's transaction gets the rows, finds its client gone and rolls back.
     await lock.rollbackTransaction();
@@ -289,7 +294,34 @@ describe('SIGKILL of the aggregator', () => {
     await endsOnce(n);
     expect((await roundRow(n))!.state).toBe('settled');
     const onChain = await settlementsOn(chain, bountyId);
-    expect([...onChain.keys()].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect([...onChain.keys()].sort((a, b) => a - b)).toEqual(
+      Array.from({ length: n }, (_, i) => i + 1),
+    );
     expect([...onChain.values()].every((v) => v.records === 1)).toBe(true);
+    return stateAtKill;
+  }
+
+  it('killed inside scoring, its transaction waiting on a lock: scored and settled once', async () => {
+    // Scoring writes every member's score and reward in one transaction: hold the rows of
+    // everyone who answered (the slow agent's own row stays free for its answer).
+    const state = await killWhileWaiting(
+      7,
+      `SELECT 1 FROM "${schema}".participant WHERE round_id = $1 AND progress = 'unmask' FOR UPDATE`,
+      'UPDATE %"participant"%',
+    );
+    expect(state).toBe('aggregated');
+  });
+
+  it('killed inside the aggregation transaction: aggregated again, settled once', async () => {
+    // The close of the unmask stage stores each group's sum, then deletes the group's stage
+    // messages: hold those rows (the slow agent's answer is a new row, which no lock stops).
+    const state = await killWhileWaiting(
+      8,
+      `SELECT 1 FROM "${schema}".stage_message
+        WHERE group_id IN (SELECT id FROM "${schema}".round_group WHERE round_id = $1) FOR UPDATE`,
+      'DELETE FROM stage_message%',
+    );
+    // Nothing of the aggregation had committed when it died.
+    expect(state).toBe('unmask');
   });
 });
