@@ -150,7 +150,8 @@ describe('SIGKILL of the aggregator', () => {
         reconnect: true,
         onEvent: (e) => {
           if (e.type === 'round') roundOf.set(e.roundId!, (e.detail as { round: number }).round);
-          if (process.env.TEST_LOG && e.type !== 'sent') console.warn('agent', i, JSON.stringify(e));
+          if (process.env.TEST_LOG && e.type !== 'sent')
+            console.warn('agent', i, JSON.stringify(e));
         },
         train: async ({ round }) => {
           trained.set(round.round, (trained.get(round.round) ?? 0) + 1);
