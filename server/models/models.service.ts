@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { Bounty, ModelVersion, Round, RoundGroup } from '../db/entities.js';
 import { ProtocolError } from '../errors.js';
+import { SharedReads } from '../db/shared-reads.js';
 import { artifactHash, bytesToWeights, modelJson, weightsToBytes } from './artifact.js';
 
 @Injectable()
@@ -71,30 +72,19 @@ export class ModelsService {
   }
 
   /**
-   * Model versions never change once stored: downloads in a round are served from memory. Every
-   * agent of a round asks for the new version at once; they share one read of it (`loading`), not
-   * one each (two files per agent, each row about twice the weights' size as bytea text).
+   * Model versions never change once stored: downloads in a round are served from memory, and
+   * every agent of a round, asking for the new version at once, shares one read of it (two files
+   * per agent, each row about twice the weights' size as bytea text). The 16 most recent stay.
    */
-  private readonly cache = new Map<string, ModelVersion>();
-  private readonly loading = new Map<string, Promise<ModelVersion | null>>();
+  private readonly versions = new SharedReads<string, ModelVersion>(16);
 
   async get(bountyId: number, version?: number): Promise<ModelVersion> {
-    const key = `${bountyId}:${version}`;
-    const hit = version === undefined ? undefined : this.cache.get(key);
-    if (hit) return hit;
-    let row: ModelVersion | null;
-    if (version === undefined) {
-      row = await this.latest(bountyId);
-    } else {
-      let load = this.loading.get(key);
-      if (!load) {
-        load = this.ds.getRepository(ModelVersion).findOneBy({ bountyId, version });
-        this.loading.set(key, load);
-        void load.finally(() => this.loading.delete(key)).catch(() => undefined);
-      }
-      row = await load;
-      if (row) this.remember(row);
-    }
+    const row =
+      version === undefined
+        ? await this.latest(bountyId)
+        : await this.versions.get(`${bountyId}:${version}`, () =>
+            this.ds.getRepository(ModelVersion).findOneBy({ bountyId, version }),
+          );
     if (!row)
       throw new ProtocolError(
         'NOT_FOUND',
@@ -103,12 +93,9 @@ export class ModelsService {
     return row;
   }
 
-  /** Keeps a stored (committed) version in memory; the 16 most recent stay. */
+  /** Keeps a stored (committed) version in memory. */
   remember(row: ModelVersion): void {
-    const key = `${row.bountyId}:${row.version}`;
-    if (this.cache.has(key)) return;
-    if (this.cache.size >= 16) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(key, row);
+    this.versions.set(`${row.bountyId}:${row.version}`, row);
   }
 
   async list(bountyId: number): Promise<{ version: number; hash: string; createdAt: Date }[]> {

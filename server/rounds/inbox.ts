@@ -10,6 +10,7 @@
 import type { DataSource } from 'typeorm';
 import type { AdvertiseKeys, MaskedInput } from '../../aggregation/index.js';
 import type { RoundState } from '../db/entities.js';
+import { SharedReads } from '../db/shared-reads.js';
 import { ProtocolError } from '../errors.js';
 import { encodeStored } from './codec.js';
 import { groupKey, REJECTS, roundKey, type Complaint } from './group-session.js';
@@ -33,24 +34,11 @@ interface Places {
 
 /** What never changes about a round once it is open: who is in it, in which group. */
 export class RoundPlaces {
-  private readonly rounds = new Map<number, Promise<Places | null>>();
-
-  constructor(private readonly max = 64) {}
+  private readonly rounds = new SharedReads<number, Places>(64);
 
   /** The sender's place in the round: NOT_FOUND (no such round) or NOT_IN_ROUND. */
   async of(ds: DataSource, roundId: number, address: string): Promise<Sender> {
-    let load = this.rounds.get(roundId);
-    if (!load) {
-      load = this.load(ds, roundId);
-      this.rounds.set(roundId, load);
-      if (this.rounds.size > this.max) this.rounds.delete(this.rounds.keys().next().value!);
-      // A round not there yet, or a failed read, is not remembered.
-      load.then(
-        (p) => p ?? this.rounds.delete(roundId),
-        () => this.rounds.delete(roundId),
-      );
-    }
-    const places = await load;
+    const places = await this.rounds.get(roundId, () => this.load(ds, roundId));
     if (!places) throw new ProtocolError('NOT_FOUND', `no round ${roundId}`);
     const place = places.members.get(address);
     if (!place) throw new ProtocolError('NOT_IN_ROUND', `${address} is not in round ${roundId}`);
