@@ -227,9 +227,7 @@ export function decodeSharePlaintext(bytes: Uint8Array): SharePlaintext {
 export function boxKey(peerPk: Uint8Array, me: KeyPair): Uint8Array {
   const shared = x25519(me.secretKey, peerPk);
   const [lo, hi] =
-    Buffer.compare(Buffer.from(me.publicKey), Buffer.from(peerPk)) < 0
-      ? [me.publicKey, peerPk]
-      : [peerPk, me.publicKey];
+    Buffer.compare(me.publicKey, peerPk) < 0 ? [me.publicKey, peerPk] : [peerPk, me.publicKey];
   const msg = new Uint8Array(96);
   msg.set(shared);
   msg.set(lo, 32);

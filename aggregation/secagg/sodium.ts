@@ -46,7 +46,7 @@ export async function sodiumReady(): Promise<void> {
 
 export { sodium };
 
-/** crypto_sign_verify_detached; false (never a throw) on a bad signature. */
+/** crypto_sign_verify_detached: false on a bad signature (lengths are the caller's to check). */
 export function signVerifyDetached(
   signature: Uint8Array,
   message: Uint8Array,

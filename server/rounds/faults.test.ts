@@ -6,8 +6,9 @@
  * and restart happen, the agent lets its answer go. The sixth round is killed in settlement,
  * right after its `recordRound` transaction reached the chain and before the aggregator heard
  * back; the seventh inside scoring and the eighth inside the aggregation, each transaction
- * waiting on row locks the test holds (so the kill lands there by state, not timing). Each round must end settled (or aborted with a reason),
- * recorded on chain exactly once, and the public audit must pass.
+ * waiting on row locks the test holds (so the kill lands there by state, not timing). Each round
+ * must end settled (or aborted with a reason), recorded on chain exactly once, and the public
+ * audit must pass.
  */
 import { randomBytes } from 'node:crypto';
 import { Wallet } from 'ethers';

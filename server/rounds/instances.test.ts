@@ -40,6 +40,16 @@ describe('two aggregator instances and a settlement worker', () => {
   const agents: ProtocolAgent[] = [];
   const errors: AgentEvent[] = [];
 
+  /** An aggregator instance in this process, closed after the tests. */
+  const startInstance = async (config: ServerConfig) => {
+    const s = await startServer(config, {
+      chain,
+      logger: process.env.TEST_LOG ? undefined : ['error'],
+    });
+    servers.push(s);
+    return s;
+  };
+
   /** A one-round, one-group bounty that opens with `members` agents online. */
   const oneRoundBounty = async (server: RunningServer, members: number, seed: number) =>
     (
@@ -68,12 +78,9 @@ describe('two aggregator instances and a settlement worker', () => {
       stageTimeoutsMs: { keys: 5000, shares: 5000, masked: 20000, confirm: 90_000, unmask: 90_000 },
       dropoutGraceMs: 500,
     });
-    const logger = process.env.TEST_LOG ? undefined : (['error'] as const);
-    const start = (lanes: ServerConfig['lanes']) =>
-      startServer({ ...base, lanes }, { chain, logger: logger ? [...logger] : undefined });
     // One after another: the first runs the migrations.
     for (const lanes of ['rounds', 'rounds', 'settlement'] as const)
-      servers.push(await start(lanes));
+      await startInstance({ ...base, lanes });
     const [a, b] = servers as [RunningServer, RunningServer, RunningServer];
     const { bountyId } = await sponsorBounty(a, chain, {
       sponsorKey: chain.keys![1]!,
@@ -200,13 +207,8 @@ describe('two aggregator instances and a settlement worker', () => {
     // Agents on an instance that works no lane (its jobs are for the others); the bounty's
     // open-round job is then lost with Redis's data before any worker saw it.
     const quiet = { sweepMs: 3_600_000 }; // the sweeps below are called, not timed
-    const logger = process.env.TEST_LOG ? undefined : (['error'] as const);
     const base = { ...servers[0]!.config, ...quiet };
-    const front = await startServer(
-      { ...base, lanes: 'none' },
-      { chain, logger: logger ? [...logger] : undefined },
-    );
-    servers.push(front);
+    const front = await startInstance({ ...base, lanes: 'none' });
     // Settlement sends with the coordinator's key, which funds sponsors here too: let the
     // previous test's round settle first, or the two race for one nonce.
     await waitFor(
@@ -237,11 +239,7 @@ describe('two aggregator instances and a settlement worker', () => {
     if (keys.length) await redis.del(...keys);
     expect(await queued()).toEqual([]);
     // A worker instance comes up. Its own sweep finds no agent of the bounty connected to it.
-    const worker = await startServer(
-      { ...base, lanes: 'all' },
-      { chain, logger: logger ? [...logger] : undefined },
-    );
-    servers.push(worker);
+    await startInstance({ ...base, lanes: 'all' });
     const rounds = () => front.ds.getRepository(Round).countBy({ bountyId });
     expect(await rounds()).toBe(0);
     expect(await queued()).toEqual([]);

@@ -5,9 +5,14 @@
  * benchmark.
  */
 import { randomBytes } from 'node:crypto';
-import type { QuantConfig, Quantized, ShareKeys, Unmask } from '../../aggregation/index.js';
+import type {
+  QuantConfig,
+  Quantized,
+  RoundStart,
+  ShareKeys,
+  Unmask,
+} from '../../aggregation/index.js';
 import { ProtocolAgent, type AgentOptions } from '../../client-agent/protocol/index.js';
-import type { RoundStart } from '../../aggregation/index.js';
 
 export type Attack =
   /** Every parameter word 0x7fffffff and weight word 1: the largest push a word can make. */

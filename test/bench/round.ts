@@ -6,14 +6,15 @@
  *   compute (here only the skipped training call). Each bounty runs four rounds: the first
  *   (cold: overhead_cold_s_nN) and three warm ones; overhead_s_nN and every figure below it are
  *   the warm round with the median overhead (all three in overhead_warm_runs_s_nN), since one
- *   round on a shared 2-core machine moves by 10-20 % from run to run.
- *   server_cpu_s_nN / agents_cpu_s_nN: CPU the aggregator
- *   and the agents' host process used in that window; overhead_agents_apart_s_nN removes all but
- *   one agent's share of the agents' CPU (an estimate for agents on their own machines).
+ *   round on a shared 2-core machine moves by 10-20 % from run to run. server_cpu_s_nN /
+ *   agents_cpu_s_nN: CPU the aggregator and the agents' host process used in that window;
+ *   overhead_agents_apart_s_nN removes all but one agent's share of the agents' CPU (an estimate
+ *   for agents on their own machines).
  * - stage split (n = 100): keys, shares, masked, confirm, unmask, aggregate+publish, in seconds.
  * - round_secure_vs_plain_n100: overhead_s_n100 / the same (median warm round) for a plaintext
- *   bounty run right after on the same stack (sockets, PostgreSQL, queue, settlement; BountySpec.plaintext: updates sent
- *   unmasked, no key, share, confirm or unmask stage), with its CPU split (plain_*_n100).
+ *   bounty run right after on the same stack (sockets, PostgreSQL, queue, settlement;
+ *   BountySpec.plaintext: updates sent unmasked, no key, share, confirm or unmask stage), with
+ *   its CPU split (plain_*_n100).
  * - agent_cert_recovers_nN: ecrecovers the agents did on peers' key certificates in the warm round
  *   (each agent checks a peer's certificate once per bounty, so only peers it had not met in an
  *   earlier round cost one); everything else they check is an Ed25519 signature.
@@ -51,10 +52,25 @@ const PARAMS = INPUTS * HIDDEN + HIDDEN + HIDDEN * CLASSES + CLASSES; // 101 770
 /** Rounds per bounty: the first (cold) and three warm ones, whose median is reported. */
 const ROUNDS = 4;
 
-/** The warm round (all but the first) with the median overhead. */
-function medianWarm<T>(rounds: T[], overhead: (r: T) => number): T {
-  const warm = rounds.slice(1).sort((a, b) => overhead(a) - overhead(b));
-  return warm[Math.floor((warm.length - 1) / 2)]!;
+/**
+ * A round's overhead in seconds: open -> next model published, minus the slowest agent's local
+ * compute in that round (`compute`, ms by round number).
+ */
+function overheadOf(compute: Map<number, number>): (r: RoundRow) => number {
+  return (r) => (r.timing.published! - r.timing.open! - (compute.get(r.number) ?? 0)) / 1000;
+}
+
+/** The warm rounds (all but the first): the one with the median overhead, and all of them. */
+function medianWarm(
+  rounds: RoundRow[],
+  overhead: (r: RoundRow) => number,
+): { median: RoundRow; runs: string } {
+  const warm = rounds.slice(1);
+  const sorted = [...warm].sort((a, b) => overhead(a) - overhead(b));
+  return {
+    median: sorted[Math.floor((sorted.length - 1) / 2)]!,
+    runs: warm.map((r) => overhead(r).toFixed(2)).join(' '),
+  };
 }
 
 function mlpSpec(n: number, plaintext = false): BountySpec {
@@ -314,14 +330,10 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
         keys,
       );
       const cold = rounds[0]!;
-      const overhead = (r: RoundRow) =>
-        (r.timing.published! - r.timing.open! - (compute.get(r.number) ?? 0)) / 1000;
-      const warm = medianWarm(rounds, overhead);
+      const overhead = overheadOf(compute);
+      const { median: warm, runs } = medianWarm(rounds, overhead);
       out[`overhead_s_n${n}`] = +overhead(warm).toFixed(3);
-      out[`overhead_warm_runs_s_n${n}`] = rounds
-        .slice(1)
-        .map((r) => overhead(r).toFixed(2))
-        .join(' ');
+      out[`overhead_warm_runs_s_n${n}`] = runs;
       out[`overhead_cold_s_n${n}`] = +overhead(cold).toFixed(3);
       out[`slowest_compute_s_n${n}`] = +((compute.get(warm.number) ?? 0) / 1000).toFixed(4);
       const t = warm.timing;
@@ -358,14 +370,10 @@ export async function run({ quick }: BenchOptions): Promise<BenchResult> {
         out[`floor_s_n${n}`] = +(moved / bandwidth).toFixed(4);
         // The same round without secure aggregation, right after, on the same stack and agents.
         const plain = await runN(server, chain, n, chain.keys![1]!, keys, true);
-        const plainOverhead = (r: RoundRow) =>
-          (r.timing.published! - r.timing.open! - (plain.compute.get(r.number) ?? 0)) / 1000;
-        const p = medianWarm(plain.rounds, plainOverhead);
+        const plainOverhead = overheadOf(plain.compute);
+        const { median: p, runs: plainRuns } = medianWarm(plain.rounds, plainOverhead);
         out[`plain_overhead_s_n${n}`] = +plainOverhead(p).toFixed(3);
-        out[`plain_overhead_warm_runs_s_n${n}`] = plain.rounds
-          .slice(1)
-          .map((r) => plainOverhead(r).toFixed(2))
-          .join(' ');
+        out[`plain_overhead_warm_runs_s_n${n}`] = plainRuns;
         out[`round_secure_vs_plain_n${n}`] = +(overhead(warm) / plainOverhead(p)).toFixed(3);
         out[`plain_server_cpu_s_n${n}`] = +cpuBetween(
           serverCpu,
